@@ -1,0 +1,47 @@
+# Keel: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PORT ?= 8000
+# Python 3.13: through pyenv where it is installed that way (no downloads needed),
+# otherwise whatever 3.13 uv finds or fetches.
+PYENV_313 := $(shell pyenv prefix 3.13.0 2>/dev/null)
+PYTHON ?= $(if $(PYENV_313),$(PYENV_313)/bin/python3.13,3.13)
+UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test lint typecheck hadolint bench bench-smoke clean
+
+help:
+	@echo "make run    start keel locally (web + worker) on http://127.0.0.1:$(PORT)/"
+	@echo "make test   lint, type-check and run the test suite"
+	@echo "make setup  create or update .venv (idempotent)"
+	@echo "make bench  run the benchmarks and rewrite docs/benchmarks.md"
+
+setup:
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --locked --python "$(PYTHON)" --quiet
+	@DEBUG=true $(BIN)/keel manage collectstatic --noinput --verbosity 0
+
+run: setup
+	@mkdir -p var
+	@DEBUG=true $(BIN)/keel migrate
+	@bash scripts/run-local $(PORT)
+
+test: setup lint typecheck hadolint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy
+
+hadolint:
+	@if [ -f Dockerfile ]; then $(BIN)/hadolint Dockerfile; fi
+
+clean:
+	rm -rf $(VENV) staticfiles var .mypy_cache .ruff_cache

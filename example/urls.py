@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from example.demo import views as demo
+
+urlpatterns = [
+    path("", include("keel.health.urls")),
+    path("admin/", admin.site.urls),
+    path("api/ping/", demo.PingApi.as_view(), name="ping"),
+    path("api/echo/", demo.EchoApi.as_view(), name="echo"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("demo/json/", demo.hello_json, name="demo-json"),
+    path("demo/stream/", demo.demo_stream, name="demo-stream"),
+]
+
+handler400 = "keel.runtime.errors.bad_request"
+handler403 = "keel.runtime.errors.permission_denied"
+handler404 = "keel.runtime.errors.not_found"
+handler500 = "keel.runtime.errors.server_error"

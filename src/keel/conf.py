@@ -1,0 +1,178 @@
+"""Read the process environment, in one place, and fail loudly.
+
+A missing or malformed variable must stop every process at start-up with a message
+that names the variable: a web task that boots with a typo in ``DATABASE_CONN_MAX_AGE``
+and falls back to a default would pass its health checks and misbehave for days. So
+every reader here either returns a well-typed value or raises ``ImproperlyConfigured``
+naming the variable and what it expected.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_UNSET: Any = object()
+
+
+class Env:
+    """Typed accessors over an environment mapping (``os.environ`` by default)."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self.environ = os.environ if environ is None else environ
+
+    def _raw(self, name: str, default: Any) -> str | None:
+        value = self.environ.get(name)
+        if value is None:
+            if default is _UNSET:
+                raise ImproperlyConfigured(f"Set the environment variable {name}.")
+            return None
+        return value
+
+    def string(self, name: str, default: Any = _UNSET) -> Any:
+        value = self._raw(name, default)
+        return default if value is None else value
+
+    def boolean(self, name: str, default: Any = _UNSET) -> Any:
+        value = self._raw(name, default)
+        if value is None:
+            return default
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a boolean; use one of true/false, 1/0, yes/no, on/off."
+        )
+
+    def integer(
+        self,
+        name: str,
+        default: Any = _UNSET,
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> Any:
+        value = self._raw(name, default)
+        if value is None:
+            return default
+        try:
+            number = int(value.strip())
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+        _check_range(name, number, minimum, maximum)
+        return number
+
+    def number(
+        self,
+        name: str,
+        default: Any = _UNSET,
+        *,
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> Any:
+        value = self._raw(name, default)
+        if value is None:
+            return default
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+        _check_range(name, number, minimum, maximum)
+        return number
+
+    def items(self, name: str, default: Any = _UNSET) -> Any:
+        """Read a comma-separated list; blanks around items and empty items are dropped."""
+        value = self._raw(name, default)
+        if value is None:
+            return default
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    def choice(self, name: str, choices: tuple[str, ...], default: Any = _UNSET) -> Any:
+        value = self._raw(name, default)
+        if value is None:
+            return default
+        if value not in choices:
+            raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}.")
+        return value
+
+
+def _check_range(name: str, number: float, minimum: float | None, maximum: float | None) -> None:
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={number:g} must be at least {minimum:g}.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name}={number:g} must be at most {maximum:g}.")
+
+
+env = Env()
+
+
+def database_config(
+    environ: Env = env, *, base_dir: os.PathLike[str] | str = "."
+) -> dict[str, Any]:
+    """Build ``DATABASES['default']`` from ``DATABASE_URL`` (SQLite file by default).
+
+    ``DATABASE_URL`` wins when set. On ECS the password arrives as its own secret, so
+    ``DATABASE_HOST`` (with ``DATABASE_NAME``, ``DATABASE_USER``, ``DATABASE_PASSWORD``,
+    ``DATABASE_PORT``) builds a PostgreSQL configuration without a URL that would put the
+    password in the task definition's plain environment.
+    """
+    import dj_database_url
+
+    conn_max_age = environ.integer("DATABASE_CONN_MAX_AGE", 600, minimum=0)
+    health_checks = environ.boolean("DATABASE_CONN_HEALTH_CHECKS", True)
+    url = environ.string("DATABASE_URL", None)
+    host = environ.string("DATABASE_HOST", None)
+    if url:
+        try:
+            config: dict[str, Any] = dj_database_url.parse(
+                url, conn_max_age=conn_max_age, conn_health_checks=health_checks
+            )
+        except ValueError as error:
+            # Never echo the URL: it carries the password.
+            raise ImproperlyConfigured(
+                f"DATABASE_URL is not a valid database URL: {error}"
+            ) from None
+        if not config.get("ENGINE"):
+            raise ImproperlyConfigured("DATABASE_URL has an unknown scheme.")
+    elif host:
+        config = {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": host,
+            "PORT": environ.string("DATABASE_PORT", "5432"),
+            "NAME": environ.string("DATABASE_NAME"),
+            "USER": environ.string("DATABASE_USER"),
+            "PASSWORD": environ.string("DATABASE_PASSWORD"),
+            "CONN_MAX_AGE": conn_max_age,
+            "CONN_HEALTH_CHECKS": health_checks,
+        }
+    else:
+        path = environ.string("SQLITE_PATH", os.path.join(os.fspath(base_dir), "var", "db.sqlite3"))
+        config = {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path,
+            "CONN_MAX_AGE": conn_max_age,
+            "CONN_HEALTH_CHECKS": health_checks,
+        }
+    options = config.setdefault("OPTIONS", {})
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # A short connect timeout keeps /readyz and requests from hanging on an outage.
+        options.setdefault(
+            "connect_timeout", environ.integer("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
+        )
+    elif config["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets the web role read while the worker writes; IMMEDIATE avoids the
+        # deadlock-prone upgrade from a read to a write lock.
+        options.setdefault("transaction_mode", "IMMEDIATE")
+        options.setdefault("timeout", 20)
+        options.setdefault(
+            "init_command",
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+        )
+    return config

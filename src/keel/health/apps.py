@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import logging
+
+from django.apps import AppConfig
+from django.conf import settings
+
+logger = logging.getLogger("keel.health")
+
+
+class HealthConfig(AppConfig):
+    name = "keel.health"
+    label = "keel_health"
+    verbose_name = "Keel health checks"
+
+    def ready(self) -> None:
+        from keel.health import checks  # noqa: F401  (registers system checks)
+        from keel.health.ecs import task_private_ips
+
+        # The ALB health checker and in-VPC callers address the task by its private IP.
+        # Only /healthz bypasses host validation, so other in-VPC callers (preflight,
+        # /readyz probes) need the task's own addresses allowed.
+        added = [ip for ip in task_private_ips() if ip not in settings.ALLOWED_HOSTS]
+        if added:
+            settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, *added]
+            logger.info("added ECS task private IPs to ALLOWED_HOSTS", extra={"ips": added})

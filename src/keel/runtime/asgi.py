@@ -1,0 +1,102 @@
+"""The default web application: API on Django's WSGI handler, streams on its ASGI handler.
+
+Neither gunicorn mode serves both well (docs/adr/0001-web-runtime.md). Under gthread an
+open stream holds a thread, and ten streams starve the health check. Under the native
+ASGI worker every sync DRF request makes ~17 thread hand-offs through asgiref and the
+API loses four fifths of its throughput. So one ASGI server routes each request:
+
+- views marked with ``keel.streaming.streaming_view`` go to Django's ASGI handler, where
+  an open stream costs a coroutine;
+- everything else, ``/healthz`` included, goes to Django's WSGI handler on a fixed pool
+  of threads (a2wsgi): one hand-off per request, persistent database connections per
+  pool thread, and a bounded number of requests in Django at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from a2wsgi import WSGIMiddleware
+from django.core.asgi import get_asgi_application
+from django.core.handlers.asgi import ASGIHandler
+from django.core.wsgi import get_wsgi_application
+from django.urls import Resolver404, get_resolver
+
+from keel.streaming.sse import STREAMING_VIEW_ATTRIBUTE
+
+logger = logging.getLogger("keel.runtime.asgi")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+DEFAULT_POOL_THREADS = 8
+
+
+@functools.lru_cache(maxsize=4096)
+def is_streaming_path(path: str) -> bool:
+    """Tell whether ``path`` resolves to a view marked with ``streaming_view``."""
+    try:
+        match = get_resolver().resolve(path)
+    except Resolver404:
+        return False
+    view = match.func
+    return bool(
+        getattr(view, STREAMING_VIEW_ATTRIBUTE, False)
+        or getattr(getattr(view, "view_class", None), STREAMING_VIEW_ATTRIBUTE, False)
+    )
+
+
+class KeelRouter:
+    """Route streaming views to an ASGI app and all other HTTP to a WSGI app in a pool."""
+
+    def __init__(self, *, asgi_app: ASGIApp, wsgi_app: ASGIApp) -> None:
+        self.asgi_app = asgi_app
+        self.wsgi_app = wsgi_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path = scope["path"]
+            root_path = scope.get("root_path", "")
+            if root_path and path.startswith(root_path):
+                path = path[len(root_path) :]
+            app = self.asgi_app if is_streaming_path(path) else self.wsgi_app
+            await app(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        else:
+            await self.asgi_app(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        # Django's ASGI handler refuses lifespan scopes; Django needs no start-up hook.
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def pool_threads() -> int:
+    """Threads in the WSGI pool of each web worker (``WEB_THREADS``, default 8)."""
+    from keel.conf import env
+
+    return int(env.integer("WEB_THREADS", DEFAULT_POOL_THREADS, minimum=1, maximum=256))
+
+
+def build_application() -> KeelRouter:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example.settings")
+    asgi_handler: ASGIHandler = get_asgi_application()
+    wsgi_app = WSGIMiddleware(get_wsgi_application(), workers=pool_threads())  # type: ignore[arg-type]
+    return KeelRouter(asgi_app=asgi_handler, wsgi_app=wsgi_app)  # type: ignore[arg-type]
+
+
+application = build_application()

@@ -1,0 +1,96 @@
+"""The ``keel`` command: one entrypoint, one sub-command per container role.
+
+Each role ends in ``os.execv`` or runs in this process, so PID 1 in the container is
+the server or worker itself and receives ECS's SIGTERM directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+DEFAULT_SETTINGS = "example.settings"
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
+    import django
+
+    django.setup()
+
+
+def web(server: str, bind: str | None) -> None:
+    """Replace this process with gunicorn configured by keel.runtime.gunicorn_conf."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
+    os.environ["KEEL_SERVER"] = server
+    if bind:
+        os.environ["KEEL_BIND"] = bind
+    argv = [sys.executable, "-m", "gunicorn", "--config", "python:keel.runtime.gunicorn_conf"]
+    os.execv(sys.executable, argv)  # noqa: S606  (exec so gunicorn is PID 1 and gets SIGTERM)
+
+
+def worker() -> int:
+    _setup_django()
+    from keel.runtime.worker import run_worker
+
+    return run_worker()
+
+
+def migrate() -> int:
+    _setup_django()
+    from keel.runtime.migrate import run_migrate
+
+    return run_migrate()
+
+
+def manage(arguments: Sequence[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["keel manage", *arguments])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="keel", description=__doc__.splitlines()[0])
+    roles = parser.add_subparsers(dest="role", required=True, metavar="ROLE")
+
+    web_parser = roles.add_parser("web", help="serve HTTP with gunicorn")
+    web_parser.add_argument(
+        "--server",
+        choices=("asgi", "wsgi"),
+        default=os.environ.get("KEEL_SERVER", "asgi"),
+        help="asgi: native ASGI worker, API on a WSGI thread pool, streams async (default); "
+        "wsgi: gthread",
+    )
+    web_parser.add_argument("--bind", help="HOST:PORT (default 0.0.0.0:$PORT)")
+
+    roles.add_parser("worker", help="run durable agent workflows")
+    roles.add_parser("migrate", help="apply migrations under a PostgreSQL advisory lock")
+    manage_parser = roles.add_parser("manage", help="run a Django management command")
+    manage_parser.add_argument("arguments", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    if arguments.role == "web":
+        web(arguments.server, arguments.bind)
+        return 0  # not reached: exec replaced the process
+    if arguments.role == "worker":
+        return worker()
+    if arguments.role == "migrate":
+        return migrate()
+    return manage(arguments.arguments)
+
+
+def entrypoint() -> None:
+    logging.captureWarnings(True)
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entrypoint()

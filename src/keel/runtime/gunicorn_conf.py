@@ -1,0 +1,61 @@
+"""Gunicorn configuration owned by keel (``gunicorn -c python:keel.runtime.gunicorn_conf``).
+
+Everything is derived from the environment (read through ``keel.conf``) and from
+``keel.runtime.constants``, the numbers the ALB and the ECS task definition also use.
+"""
+
+from __future__ import annotations
+
+import os
+
+from keel.conf import env
+from keel.runtime import constants
+from keel.runtime.cpus import default_worker_count
+
+server = env.choice("KEEL_SERVER", ("asgi", "wsgi"), "asgi")
+
+bind = [env.string("KEEL_BIND", f"0.0.0.0:{env.integer('PORT', constants.PORT, minimum=1)}")]
+workers = env.integer("WEB_CONCURRENCY", None, minimum=1, maximum=64) or default_worker_count()
+
+if server == "asgi":
+    # keel.runtime.asgi routes the API to a WSGI thread pool and streams to Django's ASGI
+    # handler; gunicorn's native ASGI worker runs the event loop (docs/adr/0001).
+    worker_class = "asgi"
+    wsgi_app = "keel.runtime.asgi:application"
+    # Streams are coroutines: allow many open connections per worker.
+    worker_connections = env.integer("WEB_WORKER_CONNECTIONS", 2000, minimum=10)
+else:
+    worker_class = "gthread"
+    wsgi_app = "keel.runtime.wsgi:application"
+    threads = env.integer("WEB_THREADS", 8, minimum=1, maximum=256)
+
+# Without SO_REUSEPORT one worker often accepted every connection; with it the kernel
+# spreads connections across workers (2-3x throughput measured, docs/benchmarks.md).
+reuse_port = True
+
+keepalive = constants.KEEPALIVE
+graceful_timeout = constants.WEB_GRACEFUL_TIMEOUT
+timeout = constants.WORKER_TIMEOUT
+
+# Trust X-Forwarded-* (and so HTTPS) only from the load balancer's network.
+forwarded_allow_ips = env.string("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+max_requests = env.integer("WEB_MAX_REQUESTS", constants.MAX_REQUESTS, minimum=0)
+max_requests_jitter = env.integer(
+    "WEB_MAX_REQUESTS_JITTER", constants.MAX_REQUESTS_JITTER, minimum=0
+)
+
+# The worker heartbeat file on tmpfs: on a disk-backed /tmp an fsync stall can get a
+# healthy worker killed. /dev/shm is also writable with a read-only root filesystem.
+_SHARED_MEMORY = "/dev/shm"  # noqa: S108  (a tmpfs mount, not a shared temp file)
+worker_tmp_dir = _SHARED_MEMORY if os.access(_SHARED_MEMORY, os.W_OK) else None
+
+# keel does not use gunicornc; the control socket would need a writable home directory,
+# which a read-only root filesystem does not have.
+control_socket_disable = True
+
+accesslog = "-" if env.boolean("WEB_ACCESS_LOG", True) else None
+errorlog = "-"
+loglevel = env.string("LOG_LEVEL", "info").lower()
+logger_class = "keel.runtime.gunicorn_logging.JsonAccessLogger"
+proc_name = f"keel-web-{server}"

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.processes import KeelProcess, keel_web
+
+pytestmark = pytest.mark.e2e
+
+SERVERS = ["asgi", "wsgi"]
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def web(
+    request: pytest.FixtureRequest, migrated_environment: dict[str, str]
+) -> Iterator[KeelProcess]:
+    """A ``keel web`` process in each server mode, on the shared migrated database."""
+    environment = {**migrated_environment, "SSE_HEARTBEAT_INTERVAL": "0.3"}
+    with keel_web(environment, server=request.param) as process:
+        yield process

@@ -1,0 +1,193 @@
+"""Start real keel roles on loopback ports, exactly as the container would, and stop them.
+
+Every process started here is ended by its own PID; nothing else is ever signalled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+KEEL = str(Path(sys.executable).parent / "keel")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def base_environment(**overrides: str) -> dict[str, str]:
+    """The environment a keel container gets in tests: production-like, DEBUG off."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "KEEL_", "PYTEST_"))
+        and key != "ECS_CONTAINER_METADATA_URI_V4"
+    }
+    environment.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "PYTHONPATH": str(REPO),
+            "SECRET_KEY": "tests-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+            "ALLOWED_HOSTS": "app.example.com",
+            "DEBUG": "false",
+            "SECURE_SSL_REDIRECT": "false",
+            "WEB_CONCURRENCY": "2",
+            "WEB_ACCESS_LOG": "true",
+            # Warnings are errors in the servers too: Django's "must consume synchronous
+            # iterators" warning on a misrouted stream fails the test.
+            "PYTHONWARNINGS": "error",
+        }
+    )
+    environment.update(overrides)
+    return environment
+
+
+@dataclass
+class KeelProcess:
+    """A running keel role with its log file."""
+
+    args: list[str]
+    environment: dict[str, str]
+    log_path: Path
+    port: int | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> KeelProcess:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [KEEL, *self.args],
+            env=self.environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            start_new_session=True,
+        )
+        log.close()
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_healthy(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"keel {self.args} exited early:\n{self.log()[-4000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
+                    return
+            time.sleep(0.05)
+        raise AssertionError(
+            f"keel {self.args} not healthy after {timeout} s:\n{self.log()[-4000:]}"
+        )
+
+    def signal(self, signum: int) -> None:
+        assert self.process is not None
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signum)
+
+    def wait(self, timeout: float) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 40.0) -> int | None:
+        if self.process is None or self.process.poll() is not None:
+            return None if self.process is None else self.process.returncode
+        self.signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            return self.process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def keel_web(
+    environment: Mapping[str, str],
+    *,
+    server: str = "asgi",
+    log_dir: Path | None = None,
+    wait: bool = True,
+) -> Iterator[KeelProcess]:
+    """Run ``keel web --server SERVER`` on a free loopback port for the block's duration."""
+    port = free_port()
+    log_dir = log_dir or Path(tempfile.mkdtemp(prefix="keel-web-"))
+    web = KeelProcess(
+        args=["web", "--server", server, "--bind", f"127.0.0.1:{port}"],
+        environment=dict(environment),
+        log_path=log_dir / f"web-{server}-{port}.log",
+        port=port,
+    ).start()
+    try:
+        if wait:
+            web.wait_healthy()
+        yield web
+    finally:
+        web.stop()
+
+
+def run_keel(
+    args: list[str], environment: Mapping[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [KEEL, *args],
+        env=dict(environment),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+# -- databases for process-level tests ------------------------------------------------
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith(("postgres://", "postgresql://")) else None
+
+
+@contextlib.contextmanager
+def scratch_database(tmp_dir: Path) -> Iterator[dict[str, str]]:
+    """Yield environment variables for a fresh, empty database of the suite's kind.
+
+    With ``DATABASE_URL`` pointing at PostgreSQL a new database is created next to it
+    and dropped afterwards; otherwise a new SQLite file in ``tmp_dir``.
+    """
+    url = postgres_url()
+    if url is None:
+        yield {"SQLITE_PATH": str(tmp_dir / f"keel-{uuid.uuid4().hex[:8]}.sqlite3")}
+        return
+    import psycopg
+
+    name = f"keel_e2e_{uuid.uuid4().hex[:12]}"
+    parts = urlsplit(url)
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield {"DATABASE_URL": urlunsplit(parts._replace(path=f"/{name}"))}
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

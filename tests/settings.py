@@ -1,0 +1,16 @@
+"""Settings for the test suite: the example project's, with test-only URLs.
+
+Process-level tests start ``keel web`` with this module too, so the servers under test
+are the real example project plus a few endpoints that only tests need.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault("ALLOWED_HOSTS", "app.example.com,testserver,localhost,127.0.0.1")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+
+from example.settings import *  # noqa: F403
+
+ROOT_URLCONF = "tests.urls"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
