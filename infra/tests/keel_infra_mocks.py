@@ -1,0 +1,225 @@
+"""Run keel's Pulumi program against in-process mocks and record every resource.
+
+``deploy(config)`` builds ``KeelApp`` in a fresh Pulumi runtime with ``preview=False``
+(so every ``apply`` really runs), waits for every registration, and returns what was
+registered: type, logical name, inputs (as the engine sees them, camelCase) and the
+options that matter here (parent, protect, retain_on_delete, dependencies).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+
+from keel.infra.app import KeelApp
+from keel.infra.config import StackConfig
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+EXISTING_VPC_CIDR = "172.31.0.0/16"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One registered resource."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    protect: bool
+    retain_on_delete: bool
+    dependencies: tuple[str, ...]
+    ignore_changes: tuple[str, ...]
+    id: str = ""
+
+
+@dataclass
+class Deployment:
+    resources: list[Recorded]
+    outputs: dict[str, Any]
+    app: KeelApp
+    calls: list[str] = field(default_factory=list)
+
+    def of_type(self, token: str) -> list[Recorded]:
+        return [resource for resource in self.resources if resource.type == token]
+
+    def one(self, token: str, name: str) -> Recorded:
+        found = [resource for resource in self.of_type(token) if resource.name == name]
+        assert len(found) == 1, f"expected one {token} named {name}, found {len(found)}"
+        return found[0]
+
+    def by_id(self, resource_id: str) -> Recorded:
+        found = [resource for resource in self.resources if resource.id == resource_id]
+        assert len(found) == 1, f"expected one resource with id {resource_id}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Recorded:
+        return next(resource for resource in self.resources if resource.urn == urn)
+
+    def custom(self) -> Iterator[Recorded]:
+        return (resource for resource in self.resources if resource.custom)
+
+    def container_definitions(self, family_suffix: str) -> dict[str, Any]:
+        for task in self.of_type("aws:ecs/taskDefinition:TaskDefinition"):
+            if task.inputs["family"].endswith(family_suffix):
+                (definition,) = json.loads(task.inputs["containerDefinitions"])
+                return definition
+        raise AssertionError(f"no task definition family ending {family_suffix}")
+
+
+def _arn(service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+
+
+class KeelMocks(pulumi.runtime.Mocks):
+    """Answer like AWS would, enough for keel's program: ids, ARNs and computed outputs."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        inputs = dict(args.inputs)
+        name = inputs.get("name") or args.name
+        resource_id = f"{args.name}-id"
+        state: dict[str, Any] = {**inputs, "arn": _arn("mock", f"{args.typ}/{args.name}")}
+        match args.typ:
+            case "aws:ec2/securityGroup:SecurityGroup":
+                resource_id = f"sg-{args.name}"
+            case "aws:ec2/vpc:Vpc":
+                resource_id = "vpc-new"
+            case "aws:ec2/subnet:Subnet":
+                resource_id = f"subnet-{args.name}"
+            case "aws:rds/instance:Instance":
+                state |= {
+                    "address": f"{inputs['identifier']}.abc.{REGION}.rds.amazonaws.com",
+                    "port": 5432,
+                    "masterUserSecrets": [
+                        {
+                            "secretArn": _arn("secretsmanager", "secret:rds!db-mock-AbCdEf"),
+                            "secretStatus": "active",
+                            "kmsKeyId": "",
+                        }
+                    ],
+                }
+            case "aws:lb/loadBalancer:LoadBalancer":
+                state |= {
+                    "arn": _arn("elasticloadbalancing", f"loadbalancer/app/{name}/0123"),
+                    "arnSuffix": f"app/{name}/0123",
+                    "dnsName": f"{name}-0123.{REGION}.elb.amazonaws.com",
+                }
+            case "aws:lb/targetGroup:TargetGroup":
+                state |= {
+                    "arn": _arn("elasticloadbalancing", f"targetgroup/{name}/0123"),
+                    "arnSuffix": f"targetgroup/{name}/0123",
+                }
+            case "aws:lb/listenerRule:ListenerRule":
+                state["arn"] = _arn("elasticloadbalancing", f"listener-rule/app/{args.name}")
+            case "aws:ecr/repository:Repository":
+                state |= {
+                    "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}",
+                    "arn": _arn("ecr", f"repository/{name}"),
+                }
+            case "aws:secretsmanager/secret:Secret":
+                state["arn"] = _arn("secretsmanager", f"secret:{inputs['namePrefix']}AbCdEf")
+            case "aws:cloudwatch/logGroup:LogGroup":
+                state["arn"] = _arn("logs", f"log-group:{name}")
+            case "aws:iam/role:Role":
+                state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+            case "aws:ecs/cluster:Cluster":
+                state["arn"] = _arn("ecs", f"cluster/{name}")
+            case "aws:ecs/taskDefinition:TaskDefinition":
+                state["arn"] = _arn("ecs", f"task-definition/{inputs['family']}:1")
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
+        self.calls.append(args.token)
+        match args.token:
+            case "aws:index/getRegion:getRegion":
+                return {"region": REGION, "name": REGION, "id": REGION}, []
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return {
+                    "accountId": ACCOUNT,
+                    "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer",
+                    "userId": "deployer",
+                    "id": ACCOUNT,
+                }, []
+            case "aws:index/getAvailabilityZones:getAvailabilityZones":
+                zones = [f"{REGION}{letter}" for letter in "abc"]
+                return {"names": zones, "zoneIds": zones, "id": REGION}, []
+            case "aws:ec2/getVpc:getVpc":
+                return {"id": args.args["id"], "cidrBlock": EXISTING_VPC_CIDR}, []
+            case "aws:ec2/getRouteTable:getRouteTable":
+                return {"id": f"rtb-{args.args['subnetId']}"}, []
+            case "aws:secretsmanager/getRandomPassword:getRandomPassword":
+                return {"randomPassword": "r" * 64, "id": "random"}, []
+        raise AssertionError(f"unexpected call {args.token}")
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that also keeps the options each resource was registered with."""
+
+    def __init__(self, mocks: KeelMocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[Recorded] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        pulumi_mocks._ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        record = Recorded(
+            type=request.type,
+            name=request.name,
+            urn=response.urn,
+            parent=request.parent,
+            custom=request.custom,
+            inputs=inputs,
+            protect=request.protect,
+            retain_on_delete=request.retainOnDelete,
+            dependencies=tuple(request.dependencies),
+            ignore_changes=tuple(request.ignoreChanges),
+            id=response.id,
+        )
+        with self._lock:
+            self.recorded.append(record)
+        return response
+
+
+def deploy(config: StackConfig) -> Deployment:
+    """Build keel for ``config`` against fresh mocks and return everything registered."""
+    mocks = KeelMocks()
+    monitor = RecordingMonitor(mocks)
+    settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(
+        mocks, project="keel", stack=config.stack, preview=False, monitor=monitor
+    )
+    built: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output:
+        app = KeelApp("keel", config)
+        built["app"] = app
+        return pulumi.Output.all(**app.outputs).apply(lambda outputs: built.update(outputs))
+
+    program()
+    outputs = {key: value for key, value in built.items() if key != "app"}
+    return Deployment(
+        resources=list(monitor.recorded), outputs=outputs, app=built["app"], calls=mocks.calls
+    )
+
+
+def dev_config(**changes: Any) -> StackConfig:
+    """Return a valid ``dev`` stack config (new VPC, image from the stack's registry)."""
+    return StackConfig(stack="dev", image_tag="2025-01-01.1").replace(**changes).check()

@@ -1,0 +1,380 @@
+"""The typed configuration of one keel stack, read from Pulumi config and checked up front.
+
+Every number and switch a stack can change lives here, with the checks that stop a bad
+value before any resource is planned. ``infra/__main__.py`` reads it with
+``StackConfig.from_pulumi``; the tests build it directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from keel.runtime import constants
+
+#: ECS deployment strategies keel supports for the web service.
+STRATEGIES = ("CANARY", "LINEAR", "BLUE_GREEN", "ROLLING")
+#: How a new VPC's private subnets reach AWS APIs and the internet.
+NAT_MODES = ("none", "single", "per-az")
+
+#: Environment variable names that must never carry a plain value: they come only
+#: through the task definition's ``secrets``.
+SECRET_NAME_PATTERN = re.compile(
+    r"(PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE|API_KEY|ACCESS_KEY|(^|_)KEY$|DATABASE_URL)",
+    re.IGNORECASE,
+)
+
+_STACK_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+#: ALB and target-group names are limited to 32 characters; the longest suffix keel adds
+#: is "-web-b" (6), so the prefix "<app>-<stack>" may use 26.
+_MAX_PREFIX = 26
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$")
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkConfig:
+    """A new VPC, or an existing one looked up read-only by id."""
+
+    #: Existing VPC id; when set, no VPC, subnet, route table or gateway is created.
+    vpc_id: str | None = None
+    public_subnet_ids: Sequence[str] = ()
+    private_subnet_ids: Sequence[str] = ()
+    #: New VPC only.
+    cidr: str = "10.0.0.0/16"
+    availability_zones: int = 2
+    nat: str = "single"
+    #: Interface endpoints (ECR, CloudWatch Logs, Secrets Manager) and an S3 gateway
+    #: endpoint, so image pulls and secrets never leave the VPC. Off by default for an
+    #: existing VPC, which may already have them (private DNS names would clash).
+    vpc_endpoints: bool | None = None
+
+    @property
+    def existing(self) -> bool:
+        return self.vpc_id is not None
+
+    @property
+    def endpoints_enabled(self) -> bool:
+        return self.vpc_endpoints if self.vpc_endpoints is not None else not self.existing
+
+    def check(self) -> None:
+        if self.existing:
+            _check(
+                len(self.private_subnet_ids) >= 2 and len(self.public_subnet_ids) >= 2,
+                "network: an existing VPC needs at least two public and two private subnet ids "
+                "(one per availability zone)",
+            )
+            _check(
+                not set(self.public_subnet_ids) & set(self.private_subnet_ids),
+                "network: a subnet cannot be both public and private",
+            )
+            return
+        _check(
+            not self.public_subnet_ids and not self.private_subnet_ids,
+            "network: subnet ids are only for an existing VPC; set vpcId too",
+        )
+        try:
+            network = ipaddress.ip_network(self.cidr)
+        except ValueError as error:
+            raise ValueError(f"network: cidr {self.cidr!r} is not a network: {error}") from None
+        _check(
+            network.version == 4 and 16 <= network.prefixlen <= 20,
+            f"network: cidr {self.cidr} must be an IPv4 network between /16 and /20",
+        )
+        _check(
+            2 <= self.availability_zones <= 6,
+            f"network: availabilityZones must be 2 to 6, not {self.availability_zones}",
+        )
+        _check(self.nat in NAT_MODES, f"network: nat must be one of {NAT_MODES}, not {self.nat!r}")
+        _check(
+            self.nat != "none" or self.endpoints_enabled,
+            "network: with nat 'none' the VPC endpoints must be on, or tasks cannot pull images",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseConfig:
+    """RDS PostgreSQL with its master password managed in Secrets Manager."""
+
+    engine_version: str = "17"
+    instance_class: str = "db.t4g.small"
+    allocated_storage: int = 20
+    max_allocated_storage: int = 100
+    multi_az: bool = False
+    backup_retention_days: int = 7
+    name: str = "keel"
+    username: str = "keel"
+    performance_insights: bool = False
+
+    def check(self) -> None:
+        _check(
+            1 <= self.backup_retention_days <= 35,
+            "database: backupRetentionDays must be 1 to 35 (automated backups stay on)",
+        )
+        _check(
+            20 <= self.allocated_storage <= self.max_allocated_storage,
+            "database: allocatedStorage must be at least 20 GiB and at most maxAllocatedStorage",
+        )
+        _check(
+            re.fullmatch(r"[a-z][a-z0-9_]{0,62}", self.name) is not None,
+            f"database: name {self.name!r} must be a lowercase PostgreSQL identifier",
+        )
+        _check(
+            re.fullmatch(r"[a-z][a-z0-9_]{0,15}", self.username) is not None,
+            f"database: username {self.username!r} must be a lowercase identifier",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentConfig:
+    """How ECS replaces web tasks, and the alarms that roll a deployment back."""
+
+    strategy: str = "CANARY"
+    canary_percent: float = 10.0
+    canary_bake_minutes: int = 5
+    linear_step_percent: float = 25.0
+    linear_step_bake_minutes: int = 3
+    #: After all traffic has moved: how long the old revision stays ready to take it back.
+    bake_minutes: int = 10
+    #: Rollback when the 5xx share of requests on either target group (or the ALB's own
+    #: 5xx share) exceeds this percentage.
+    error_rate_percent: float = 5.0
+    #: A target group needs this many requests a minute before its error rate counts,
+    #: so one failed request on a quiet canary does not roll back a deploy.
+    error_rate_min_requests: int = 20
+
+    def check(self) -> None:
+        _check(
+            self.strategy in STRATEGIES,
+            f"deployment: strategy must be one of {STRATEGIES}, not {self.strategy!r}",
+        )
+        _check(
+            0.1 <= self.canary_percent <= 100,
+            "deployment: canaryPercent must be 0.1 to 100",
+        )
+        _check(
+            3 <= self.linear_step_percent <= 100,
+            "deployment: linearStepPercent must be 3 to 100",
+        )
+        for label, minutes in (
+            ("canaryBakeMinutes", self.canary_bake_minutes),
+            ("linearStepBakeMinutes", self.linear_step_bake_minutes),
+            ("bakeMinutes", self.bake_minutes),
+        ):
+            _check(0 <= minutes <= 1440, f"deployment: {label} must be 0 to 1440")
+        _check(
+            0 < self.error_rate_percent < 100,
+            "deployment: errorRatePercent must be between 0 and 100",
+        )
+        _check(self.error_rate_min_requests >= 1, "deployment: errorRateMinRequests must be >= 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebConfig:
+    """The web role: gunicorn behind the ALB, serving the API and the SSE streams."""
+
+    cpu: int = 512
+    memory: int = 1024
+    min_count: int = 2
+    max_count: int = 6
+    #: Gunicorn workers; empty lets keel derive them from the task's CPU limit.
+    concurrency: int | None = None
+    cpu_target_percent: float = 60.0
+    requests_per_task_target: float = 1000.0
+    #: ACM certificate; with it the ALB serves HTTPS and redirects HTTP to it.
+    certificate_arn: str | None = None
+    #: Host names users reach the service by (added to ALLOWED_HOSTS beside the ALB's).
+    domain_names: Sequence[str] = ()
+    alb_deletion_protection: bool = False
+    deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
+
+    def check(self) -> None:
+        _check(1 <= self.min_count <= self.max_count, "web: need 1 <= minCount <= maxCount")
+        _check(
+            self.concurrency is None or self.concurrency >= 1,
+            "web: concurrency must be at least 1",
+        )
+        _check(10 <= self.cpu_target_percent <= 90, "web: cpuTargetPercent must be 10 to 90")
+        _check(self.requests_per_task_target > 0, "web: requestsPerTaskTarget must be positive")
+        _check(
+            self.certificate_arn is None or self.certificate_arn.startswith("arn:"),
+            "web: certificateArn must be an ACM certificate ARN",
+        )
+        self.deployment.check()
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerConfig:
+    """The worker role: DBOS durable workflows, no inbound traffic."""
+
+    cpu: int = 512
+    memory: int = 1024
+    #: The floor autoscaling never goes below; it always runs on on-demand Fargate.
+    min_count: int = 1
+    max_count: int = 4
+    cpu_target_percent: float = 60.0
+    #: Share (0-100) of tasks above the floor placed on Fargate Spot.
+    spot_percent: int = 0
+
+    def check(self) -> None:
+        _check(1 <= self.min_count <= self.max_count, "worker: need 1 <= minCount <= maxCount")
+        _check(0 <= self.spot_percent <= 100, "worker: spotPercent must be 0 to 100")
+        _check(
+            10 <= self.cpu_target_percent <= 90,
+            "worker: cpuTargetPercent must be 10 to 90",
+        )
+
+
+# Fargate's valid CPU units and the memory (MiB) each allows.
+_FARGATE_MEMORY = {
+    256: range(512, 2049, 512),
+    512: range(1024, 4097, 1024),
+    1024: range(2048, 8193, 1024),
+    2048: range(4096, 16385, 1024),
+    4096: range(8192, 30721, 1024),
+}
+
+
+def _check_fargate_size(role: str, cpu: int, memory: int) -> None:
+    _check(
+        cpu in _FARGATE_MEMORY and memory in _FARGATE_MEMORY[cpu],
+        f"{role}: cpu {cpu} with memory {memory} MiB is not a Fargate task size",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackConfig:
+    """Everything one keel stack needs; ``check`` raises ValueError naming the bad value."""
+
+    stack: str
+    app: str = "keel"
+    #: Full image reference (``repo:tag`` or ``repo@sha256:...``) used by every role.
+    #: When empty, the stack's own ECR repository and ``image_tag`` are used.
+    image: str | None = None
+    image_tag: str | None = None
+    django_settings_module: str = "example.settings"
+    #: Plain, non-secret environment for every role.
+    environment: Mapping[str, str] = field(default_factory=dict)
+    #: Environment variable name -> Secrets Manager ARN (optionally ``arn:...:jsonkey::``)
+    #: for secrets created outside the stack, e.g. OPENAI_API_KEY, ANTHROPIC_API_KEY.
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    #: Bedrock model ids or ARNs the task role may invoke; empty grants no Bedrock access.
+    bedrock_models: Sequence[str] = ()
+    enable_exec: bool = False
+    log_retention_days: int = 30
+    ecr_keep_images: int = 30
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
+
+    @property
+    def prefix(self) -> str:
+        """Return the prefix of every physical name, so two stacks never collide."""
+        return f"{self.app}-{self.stack}"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {"app": self.app, "keel:stack": self.stack, "managed-by": "pulumi"}
+
+    def check(self) -> StackConfig:
+        """Raise ValueError for the first bad value; return self so calls can chain."""
+        for label, value in (("stack", self.stack), ("app", self.app)):
+            _check(
+                _STACK_NAME.fullmatch(value) is not None,
+                f"{label} name {value!r} must be lowercase letters, digits and dashes",
+            )
+        _check(
+            len(self.prefix) <= _MAX_PREFIX,
+            f"'{self.prefix}' is too long: ALB and target-group names allow "
+            f"{_MAX_PREFIX} characters for '<app>-<stack>'",
+        )
+        _check(
+            bool(self.image) != bool(self.image_tag),
+            "set exactly one of image (a full reference) or imageTag (a tag in the stack's "
+            "own ECR repository)",
+        )
+        problems = constants.check_timeouts()
+        problems += constants.check_timeouts(graceful_timeout=constants.WORKER_GRACEFUL_TIMEOUT)
+        _check(not problems, "runtime constants disagree: " + "; ".join(problems))
+        for name in self.environment:
+            _check(
+                SECRET_NAME_PATTERN.search(name) is None,
+                f"environment: {name} looks like a secret; put its ARN under secrets instead",
+            )
+            _check(name not in self.secrets, f"{name} is set both as environment and as secret")
+        for name, arn in self.secrets.items():
+            _check(
+                _SECRET_ARN.match(arn) is not None,
+                f"secrets: {name} must be a Secrets Manager ARN, not {arn!r}",
+            )
+        _check(
+            1 <= self.log_retention_days <= 3653,
+            "logRetentionDays must be 1 to 3653 (logs are never kept forever)",
+        )
+        _check(self.ecr_keep_images >= 1, "ecrKeepImages must be at least 1")
+        _check_fargate_size("web", self.web.cpu, self.web.memory)
+        _check_fargate_size("worker", self.worker.cpu, self.worker.memory)
+        self.network.check()
+        self.database.check()
+        self.web.check()
+        self.worker.check()
+        return self
+
+    def replace(self, **changes: Any) -> StackConfig:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_pulumi(cls, config: Any, *, stack: str) -> StackConfig:
+        """Read a ``pulumi.Config("keel")``; keys are the camelCase names in Pulumi.yaml."""
+
+        def section(key: str) -> Mapping[str, Any]:
+            return config.get_object(key) or {}
+
+        network = section("network")
+        database = section("database")
+        web = section("web")
+        worker = section("worker")
+        return cls(
+            stack=stack,
+            app=config.get("app") or "keel",
+            image=config.get("image"),
+            image_tag=config.get("imageTag"),
+            django_settings_module=config.get("djangoSettingsModule") or "example.settings",
+            environment=section("environment"),
+            secrets=section("secrets"),
+            bedrock_models=config.get_object("bedrockModels") or (),
+            enable_exec=config.get_bool("enableExec") or False,
+            log_retention_days=config.get_int("logRetentionDays") or 30,
+            ecr_keep_images=config.get_int("ecrKeepImages") or 30,
+            network=_build(NetworkConfig, network),
+            database=_build(DatabaseConfig, database),
+            web=_build(WebConfig, web, deployment=_build(DeploymentConfig, web.get("deployment"))),
+            worker=_build(WorkerConfig, worker),
+        ).check()
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _build(kind: type, values: Mapping[str, Any] | None, **fixed: Any) -> Any:
+    """Build a config dataclass from camelCase keys, refusing keys it does not know."""
+    values = dict(values or {})
+    known = {_camel(f.name): f.name for f in dataclasses.fields(kind)}
+    unknown = sorted(set(values) - set(known))
+    _check(not unknown, f"unknown {kind.__name__} keys: {', '.join(unknown)}")
+    kwargs = {known[key]: value for key, value in values.items() if key in known}
+    for key, value in fixed.items():
+        if value is not None:
+            kwargs[key] = value
+    return kind(**kwargs)

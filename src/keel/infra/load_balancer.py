@@ -1,0 +1,209 @@
+"""The public Application Load Balancer in front of keel's web role."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from keel.runtime import constants
+
+#: TLS 1.2 and 1.3 only.
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+#: The managed policy that lets ECS move traffic between target groups during blue/green,
+#: canary and linear deployments.
+ECS_LOAD_BALANCER_POLICY = (
+    "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadBalancerArgs:
+    prefix: str
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: pulumi.Input[list[str]]
+    security_group_id: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    tags: Mapping[str, str]
+    certificate_arn: str | None = None
+    deletion_protection: bool = False
+
+
+class LoadBalancer(pulumi.ComponentResource):
+    """An internet-facing ALB with two target groups and one production listener rule.
+
+    ECS native deployments (canary, linear, blue/green) register the new revision in the
+    alternate target group and move traffic by rewriting the rule's weights, so Pulumi
+    ignores changes to the rule's actions. Both target groups check keel's health path
+    with keel's timings. With a certificate the ALB serves HTTPS (TLS 1.2+) and redirects
+    HTTP to it.
+    """
+
+    alb: aws.lb.LoadBalancer
+    primary: aws.lb.TargetGroup
+    alternate: aws.lb.TargetGroup
+    listener: aws.lb.Listener
+    production_rule: aws.lb.ListenerRule
+    #: The role ECS assumes to rewrite the production rule during deployments.
+    ecs_role: aws.iam.Role
+    url: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        if args.certificate_arn is not None and not args.certificate_arn.startswith("arn:"):
+            raise ValueError("load balancer: certificate_arn must be an ACM certificate ARN")
+        problems = constants.check_timeouts()
+        if problems:
+            raise ValueError("load balancer: " + "; ".join(problems))
+        super().__init__("keel:aws:LoadBalancer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+
+        self.alb = aws.lb.LoadBalancer(
+            "alb",
+            name=args.prefix,
+            load_balancer_type="application",
+            internal=False,
+            subnets=args.public_subnet_ids,
+            security_groups=[args.security_group_id],
+            idle_timeout=constants.ALB_IDLE_TIMEOUT,
+            drop_invalid_header_fields=True,
+            enable_deletion_protection=args.deletion_protection,
+            tags=tags,
+            opts=child,
+        )
+        self.primary, self.alternate = (
+            self._target_group(suffix, args, tags, child) for suffix in ("a", "b")
+        )
+
+        https = args.certificate_arn is not None
+        not_found = {
+            "type": "fixed-response",
+            "fixed_response": {
+                "content_type": "text/plain",
+                "message_body": "not found",
+                "status_code": "404",
+            },
+        }
+        self.listener = aws.lb.Listener(
+            "https" if https else "http",
+            load_balancer_arn=self.alb.arn,
+            port=443 if https else 80,
+            protocol="HTTPS" if https else "HTTP",
+            ssl_policy=TLS_POLICY if https else None,
+            certificate_arn=args.certificate_arn,
+            default_actions=[not_found],
+            tags=tags,
+            opts=child,
+        )
+        if https:
+            aws.lb.Listener(
+                "http-redirect",
+                load_balancer_arn=self.alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[
+                    {
+                        "type": "redirect",
+                        "redirect": {
+                            "port": "443",
+                            "protocol": "HTTPS",
+                            "status_code": "HTTP_301",
+                        },
+                    }
+                ],
+                tags=tags,
+                opts=child,
+            )
+        self.production_rule = aws.lb.ListenerRule(
+            "production",
+            listener_arn=self.listener.arn,
+            priority=1,
+            conditions=[{"path_pattern": {"values": ["/*"]}}],
+            actions=[
+                {
+                    "type": "forward",
+                    "forward": {
+                        "target_groups": [
+                            {"arn": self.primary.arn, "weight": 100},
+                            {"arn": self.alternate.arn, "weight": 0},
+                        ]
+                    },
+                }
+            ],
+            tags=tags,
+            # ECS owns the weights once a deployment has run.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["actions"]),
+        )
+        self.ecs_role = aws.iam.Role(
+            "ecs-load-balancer",
+            name=f"{args.prefix}-ecs-load-balancer",
+            description="ECS shifts keel's web traffic between target groups with this",
+            assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
+                lambda account: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "ecs.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                            }
+                        ],
+                    }
+                )
+            ),
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(
+            "ecs-load-balancer",
+            role=self.ecs_role.name,
+            policy_arn=ECS_LOAD_BALANCER_POLICY,
+            opts=child,
+        )
+        scheme = "https" if https else "http"
+        self.url = self.alb.dns_name.apply(lambda dns: f"{scheme}://{dns}")
+        self.register_outputs(
+            {
+                "url": self.url,
+                "dns_name": self.alb.dns_name,
+                "primary": self.primary.arn,
+                "alternate": self.alternate.arn,
+            }
+        )
+
+    def _target_group(
+        self,
+        suffix: str,
+        args: LoadBalancerArgs,
+        tags: dict[str, str],
+        child: pulumi.ResourceOptions,
+    ) -> aws.lb.TargetGroup:
+        return aws.lb.TargetGroup(
+            f"web-{suffix}",
+            name=f"{args.prefix}-web-{suffix}",
+            vpc_id=args.vpc_id,
+            target_type="ip",
+            protocol="HTTP",
+            port=constants.PORT,
+            deregistration_delay=constants.DEREGISTRATION_DELAY,
+            health_check={
+                "enabled": True,
+                "protocol": "HTTP",
+                "path": constants.HEALTH_PATH,
+                "port": str(constants.PORT),
+                "interval": constants.HEALTH_CHECK_INTERVAL,
+                "timeout": constants.HEALTH_CHECK_TIMEOUT,
+                "healthy_threshold": constants.HEALTH_CHECK_HEALTHY_THRESHOLD,
+                "unhealthy_threshold": constants.HEALTH_CHECK_UNHEALTHY_THRESHOLD,
+                "matcher": constants.HEALTH_CHECK_MATCHER,
+            },
+            tags=tags,
+            opts=child,
+        )
