@@ -1,0 +1,78 @@
+# syntax=docker/dockerfile:1
+# One image, four roles: `keel web` (default), `keel worker`, `keel migrate`, `keel preflight`.
+# The contract below (ENTRYPOINT, CMD, USER, EXPOSE, ENV) is checked against the command
+# lines the process-level tests run (tests/runtime/test_dockerfile.py); see docs/deploy.md.
+
+# The same base in both stages: the venv's interpreter symlink points at
+# /usr/local/bin/python3.13, which must exist unchanged in the final stage.
+ARG PYTHON_IMAGE=python:3.13-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /bin/uv
+# Bytecode compiled now, because the read-only root filesystem cannot take __pycache__
+# later; copy (not hardlink) out of the cache mount; never download another Python.
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PROJECT_ENVIRONMENT=/app/.venv
+WORKDIR /app
+
+# Dependencies first, in their own layer: they change far less often than the code.
+# --no-dev leaves out the dev group, and with it keel[infra] (Pulumi) and the test tools.
+COPY pyproject.toml uv.lock README.md ./
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --locked --no-dev --no-editable --no-install-project
+
+# --no-editable installs keel and the example project into the venv itself, so the final
+# stage needs the venv and nothing else from the source tree.
+COPY src/ src/
+COPY example/ example/
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --locked --no-dev --no-editable
+
+# Static files with content-hashed names, collected once here. The settings choose the
+# manifest storage only when STATIC_ROOT/staticfiles.json exists, so an empty manifest is
+# written first; collectstatic replaces it. The placeholders exist only for this step:
+# with DEBUG off the settings refuse to load without a SECRET_KEY and ALLOWED_HOSTS.
+ENV STATIC_ROOT=/app/staticfiles
+RUN mkdir -p "$STATIC_ROOT" \
+    && printf '{"version": "1.1", "paths": {}}' > "$STATIC_ROOT/staticfiles.json" \
+    && DEBUG=false SECRET_KEY=build-only-placeholder-never-used-at-run-time \
+       ALLOWED_HOSTS=build.invalid \
+       /app/.venv/bin/keel manage collectstatic --noinput --verbosity 1
+
+
+FROM ${PYTHON_IMAGE} AS runtime
+# tini as PID 1: the kernel gives PID 1 no default signal actions, so a role without its
+# own SIGTERM handler (migrate, preflight, a management command) would ignore ECS's
+# SIGTERM until the SIGKILL stopTimeout later; tini forwards TERM to the role (gunicorn
+# then drains gracefully) and reaps orphaned children. No compilers: runtime packages only.
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends tini=0.19.0-1+b3 \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 keel \
+    && useradd --system --uid 10001 --gid keel --no-create-home --home-dir /nonexistent \
+       --shell /usr/sbin/nologin keel
+
+# PYTHONDONTWRITEBYTECODE: the root filesystem is read-only on ECS (bytecode was compiled
+# at build time). Only /tmp is writable; gunicorn keeps its worker heartbeat in /dev/shm
+# and its control socket is off (keel.runtime.gunicorn_conf).
+ENV PATH=/app/.venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    DJANGO_SETTINGS_MODULE=example.settings \
+    STATIC_ROOT=/app/staticfiles \
+    PORT=8000
+WORKDIR /app
+COPY --from=build --chown=root:root /app/.venv /app/.venv
+COPY --from=build --chown=root:root /app/staticfiles /app/staticfiles
+
+# Numeric so ECS and Kubernetes can verify "not root" without reading /etc/passwd; the
+# files above stay owned by root, so the application cannot modify its own code.
+USER 10001:10001
+# keel.runtime.constants.PORT, the port the target group forwards to.
+EXPOSE 8000
+# No HEALTHCHECK: the ALB target group checks /healthz on web tasks, and the same image
+# runs the worker and migrate roles, which serve no HTTP.
+ENTRYPOINT ["tini", "--", "keel"]
+CMD ["web"]
