@@ -8,19 +8,23 @@ options that matter here (parent, protect, retain_on_delete, dependencies).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 
 from keel.infra.app import KeelApp
 from keel.infra.config import StackConfig
 
+INFRA = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 EXISTING_VPC_CIDR = "172.31.0.0/16"
@@ -171,13 +175,38 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: KeelMocks) -> None:
         super().__init__(mocks)
         self.recorded: list[Recorded] = []
+        #: The event loops Pulumi's executor threads use, closed by ``close_loops``.
+        self.loops: set[asyncio.AbstractEventLoop] = set()
         self._lock = threading.Lock()
 
+    def _thread_loop(self) -> None:
+        """Give this thread an event loop we can close later (Pulumi never closes its own)."""
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+        with self._lock:
+            self.loops.add(loop)
+
+    def close_loops(self) -> None:
+        for loop in self.loops:
+            if not loop.is_running():
+                loop.close()
+
+    def Invoke(self, request):
+        self._thread_loop()
+        return super().Invoke(request)
+
+    def ReadResource(self, request):
+        self._thread_loop()
+        return super().ReadResource(request)
+
     def RegisterResource(self, request):
+        self._thread_loop()
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
-        pulumi_mocks._ensure_event_loop()
         inputs = rpc.deserialize_properties(request.object)
         record = Recorded(
             type=request.type,
@@ -201,6 +230,10 @@ def deploy(config: StackConfig) -> Deployment:
     """Build keel for ``config`` against fresh mocks and return everything registered."""
     mocks = KeelMocks()
     monitor = RecordingMonitor(mocks)
+    # Pulumi's synchronous helpers ask for the current loop; giving them one avoids
+    # asyncio's "no current event loop" deprecation (an error in this suite).
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         mocks, project="keel", stack=config.stack, preview=False, monitor=monitor
@@ -213,7 +246,13 @@ def deploy(config: StackConfig) -> Deployment:
         built["app"] = app
         return pulumi.Output.all(**app.outputs).apply(lambda outputs: built.update(outputs))
 
-    program()
+    try:
+        program()
+    finally:
+        loop.run_until_complete(loop.shutdown_default_executor())
+        asyncio.set_event_loop(None)
+        loop.close()
+        monitor.close_loops()
     outputs = {key: value for key, value in built.items() if key != "app"}
     return Deployment(
         resources=list(monitor.recorded), outputs=outputs, app=built["app"], calls=mocks.calls
@@ -223,3 +262,36 @@ def deploy(config: StackConfig) -> Deployment:
 def dev_config(**changes: Any) -> StackConfig:
     """Return a valid ``dev`` stack config (new VPC, image from the stack's registry)."""
     return StackConfig(stack="dev", image_tag="2025-01-01.1").replace(**changes).check()
+
+
+class StackFileConfig:
+    """Answer like ``pulumi.Config("keel")`` from a ``Pulumi.<stack>.yaml`` file."""
+
+    def __init__(self, stack: str) -> None:
+        path = INFRA / f"Pulumi.{stack}.yaml"
+        values = yaml.safe_load(path.read_text())["config"]
+        self._values = {
+            key.removeprefix("keel:"): value
+            for key, value in values.items()
+            if key.startswith("keel:")
+        }
+
+    def get(self, key: str) -> str | None:
+        value = self._values.get(key)
+        return None if value is None else str(value)
+
+    def get_object(self, key: str) -> Any:
+        return self._values.get(key)
+
+    def get_int(self, key: str) -> int | None:
+        value = self._values.get(key)
+        return None if value is None else int(value)
+
+    def get_bool(self, key: str) -> bool | None:
+        value = self._values.get(key)
+        return None if value is None else bool(value)
+
+
+def stack_file_config(stack: str) -> StackConfig:
+    """Return the checked config of the example stack file ``infra/Pulumi.<stack>.yaml``."""
+    return StackConfig.from_pulumi(StackFileConfig(stack), stack=stack)
