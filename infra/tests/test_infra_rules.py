@@ -179,8 +179,8 @@ def test_stop_timeout_exceeds_graceful_timeouts_and_deregistration_delay(
 
     assert stop_timeout == constants.STOP_TIMEOUT
     assert constants.DEREGISTRATION_DELAY < stop_timeout <= 120
-    assert constants.WEB_GRACEFUL_TIMEOUT < stop_timeout
-    assert constants.WORKER_GRACEFUL_TIMEOUT < stop_timeout
+    assert stop_timeout > constants.WEB_GRACEFUL_TIMEOUT
+    assert stop_timeout > constants.WORKER_GRACEFUL_TIMEOUT
 
 
 def test_worker_stop_timeout_is_120(dev: Deployment):
