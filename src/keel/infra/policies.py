@@ -180,13 +180,20 @@ _HEALTH_CHECK = {
 }
 
 
+def _same(actual: Any, expected: Any) -> bool:
+    # The engine carries every number as a float: 10 arrives as 10.0.
+    if isinstance(expected, int) and isinstance(actual, int | float):
+        return actual == expected
+    return str(actual) == str(expected)
+
+
 def target_group_matches_runtime(props: Mapping[str, Any], options: Options) -> Iterator[str]:
     if props.get("port") != constants.PORT:
         yield f"the target group forwards to {props.get('port')}, keel listens on {constants.PORT}"
     health_check = props.get("healthCheck") or {}
     for key, expected in _HEALTH_CHECK.items():
         actual = health_check.get(key)
-        if str(actual) != str(expected):
+        if not _same(actual, expected):
             yield f"health check {key} is {actual!r}; keel's runtime constant is {expected!r}"
     delay = props.get("deregistrationDelay")
     if delay is None or int(delay) != constants.DEREGISTRATION_DELAY:

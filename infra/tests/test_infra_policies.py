@@ -1,0 +1,363 @@
+"""keel's policy pack: each policy passes one resource and reports a violating one.
+
+The policies are called as ``pulumi preview --policy-pack`` would call them, through
+their ``validate`` with pulumi_policy's own argument types. The program's own resources
+must pass them all.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from keel_infra_mocks import Deployment, deploy, dev_config
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from keel.infra import policies
+from keel.infra.config import DeploymentConfig, WebConfig
+from keel.runtime import constants
+
+SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:keel-dev/key-AbCdEf"
+
+
+def options(*, protect: bool = False) -> PolicyResourceOptions:
+    return PolicyResourceOptions(
+        protect=protect,
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+    )
+
+
+POLICIES = {policy.name: policy for policy in policies.policies()}
+
+
+def run_policy(name: str, resource_type: str, props: dict, *, protect: bool = False) -> list[str]:
+    policy = POLICIES[name]
+    assert isinstance(policy, ResourceValidationPolicy)
+    reported: list[str] = []
+    args = ResourceValidationArgs(
+        resource_type=resource_type,
+        props=props,
+        urn=f"urn:pulumi:dev::keel::{resource_type}::example",
+        name="example",
+        opts=options(protect=protect),
+        provider=None,
+    )
+    policy.validate(args, lambda message, urn=None: reported.append(message))
+    return reported
+
+
+def container(**changes: Any) -> dict:
+    definition = {
+        "name": "web",
+        "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/keel-dev:1",
+        "command": ["web"],
+        "stopTimeout": constants.STOP_TIMEOUT,
+        "environment": [{"name": "DEBUG", "value": "false"}],
+        "secrets": [{"name": "SECRET_KEY", "valueFrom": SECRET}],
+    }
+    definition.update(changes)
+    return {"family": "keel-dev-web", "containerDefinitions": json.dumps([definition])}
+
+
+def good_service() -> dict:
+    return {
+        "networkConfiguration": {"subnets": ["subnet-1"], "assignPublicIp": False},
+        "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+        "loadBalancers": [
+            {
+                "targetGroupArn": "tg-a",
+                "containerPort": constants.PORT,
+                "advancedConfiguration": {
+                    "alternateTargetGroupArn": "tg-b",
+                    "productionListenerRule": "rule",
+                    "roleArn": "role",
+                },
+            }
+        ],
+        "deploymentConfiguration": {"strategy": "CANARY"},
+        "alarms": {"alarmNames": ["keel-dev-web-5xx-rate"], "enable": True, "rollback": True},
+    }
+
+
+def good_target_group() -> dict:
+    return {
+        "port": constants.PORT,
+        "deregistrationDelay": constants.DEREGISTRATION_DELAY,
+        "healthCheck": {
+            "path": constants.HEALTH_PATH,
+            "port": str(constants.PORT),
+            "interval": constants.HEALTH_CHECK_INTERVAL,
+            "timeout": constants.HEALTH_CHECK_TIMEOUT,
+            "healthyThreshold": constants.HEALTH_CHECK_HEALTHY_THRESHOLD,
+            "unhealthyThreshold": constants.HEALTH_CHECK_UNHEALTHY_THRESHOLD,
+            "matcher": constants.HEALTH_CHECK_MATCHER,
+        },
+    }
+
+
+def good_database() -> dict:
+    return {
+        "storageEncrypted": True,
+        "publiclyAccessible": False,
+        "deletionProtection": True,
+        "backupRetentionPeriod": 7,
+        "manageMasterUserPassword": True,
+    }
+
+
+def with_change(props: dict, path: tuple, value: Any) -> dict:
+    changed = copy.deepcopy(props)
+    target = changed
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return changed
+
+
+SERVICE = policies.SERVICE
+CASES = [
+    # (policy, type, passing props, violating props)
+    (
+        "keel-ecs-service-private",
+        SERVICE,
+        good_service(),
+        with_change(good_service(), ("networkConfiguration", "assignPublicIp"), True),
+    ),
+    (
+        "keel-ecs-circuit-breaker",
+        SERVICE,
+        good_service(),
+        with_change(good_service(), ("deploymentCircuitBreaker", "rollback"), False),
+    ),
+    (
+        "keel-ecs-alarm-rollback",
+        SERVICE,
+        good_service(),
+        with_change(good_service(), ("alarms", "rollback"), False),
+    ),
+    (
+        "keel-ecs-gradual-deployment",
+        SERVICE,
+        good_service(),
+        with_change(good_service(), ("deploymentConfiguration", "strategy"), "ROLLING"),
+    ),
+    (
+        "keel-secrets-through-secrets",
+        policies.TASK_DEFINITION,
+        container(),
+        container(environment=[{"name": "DATABASE_PASSWORD", "value": "hunter2"}]),
+    ),
+    (
+        "keel-stop-timeout",
+        policies.TASK_DEFINITION,
+        container(),
+        container(stopTimeout=constants.WEB_GRACEFUL_TIMEOUT),
+    ),
+    (
+        "keel-target-group-health-check",
+        policies.TARGET_GROUP,
+        good_target_group(),
+        with_change(good_target_group(), ("healthCheck", "path"), "/"),
+    ),
+    (
+        "keel-no-world-ingress",
+        policies.INGRESS_RULE,
+        {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "0.0.0.0/0"},
+        {"ipProtocol": "tcp", "fromPort": 8000, "toPort": 8000, "cidrIpv4": "0.0.0.0/0"},
+    ),
+    (
+        "keel-database-protected",
+        policies.RDS_INSTANCE,
+        good_database(),
+        with_change(good_database(), ("storageEncrypted",), False),
+    ),
+    (
+        "keel-log-retention",
+        policies.LOG_GROUP,
+        {"name": "/keel/keel-dev/web", "retentionInDays": 30},
+        {"name": "/keel/keel-dev/web"},
+    ),
+    (
+        "keel-secret-access-by-arn",
+        policies.ROLE_POLICY,
+        {
+            "policy": json.dumps(
+                {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "secretsmanager:GetSecretValue",
+                            "Resource": [SECRET],
+                        }
+                    ]
+                }
+            )
+        },
+        {
+            "policy": json.dumps(
+                {"Statement": [{"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}]}
+            )
+        },
+    ),
+]
+
+
+def test_every_policy_has_a_case():
+    resource_policies = {
+        name for name, policy in POLICIES.items() if isinstance(policy, ResourceValidationPolicy)
+    }
+
+    assert {case[0] for case in CASES} == resource_policies
+
+
+@pytest.mark.parametrize(("name", "resource_type", "passing", "violating"), CASES)
+def test_policy_passes_a_good_resource_and_reports_a_bad_one(
+    name: str, resource_type: str, passing: dict, violating: dict
+):
+    protect = resource_type == policies.RDS_INSTANCE
+
+    assert run_policy(name, resource_type, passing, protect=protect) == []
+    assert run_policy(name, resource_type, violating, protect=protect) != []
+
+
+def test_policies_ignore_other_resource_types():
+    assert run_policy("keel-log-retention", policies.TARGET_GROUP, {}) == []
+
+
+def test_database_policy_requires_protect():
+    assert run_policy("keel-database-protected", policies.RDS_INSTANCE, good_database()) == [
+        "the database resource must be protected (protect=True)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"cidrBlocks": ["0.0.0.0/0"], "protocol": "tcp", "fromPort": 0, "toPort": 65535},
+        {"ipv6CidrBlocks": ["::/0"], "protocol": "-1", "fromPort": 0, "toPort": 0},
+    ],
+)
+def test_world_ingress_policy_reads_inline_security_group_rules(rule: dict):
+    props = {"ingress": [rule]}
+
+    assert run_policy("keel-no-world-ingress", policies.SECURITY_GROUP, props) != []
+    assert run_policy("keel-no-world-ingress", policies.SECURITY_GROUP, {"ingress": []}) == []
+
+
+def test_secrets_policy_reports_a_database_url_with_credentials():
+    bad = container(environment=[{"name": "DB", "value": "postgres://keel:pw@db:5432/keel"}])
+
+    assert run_policy("keel-secrets-through-secrets", policies.TASK_DEFINITION, bad) != []
+
+
+def policy_resource(resource_type: str, props: dict) -> PolicyResource:
+    return PolicyResource(
+        resource_type=resource_type,
+        props=props,
+        urn=f"urn:pulumi:dev::keel::{resource_type}::example",
+        name="example",
+        opts=options(),
+        provider=None,
+        parent=None,
+        dependencies=[],
+        property_dependencies={},
+    )
+
+
+def run_stack_policy(resources: list[PolicyResource]) -> list[str]:
+    policy = POLICIES["keel-execution-role-reads-injected-secrets"]
+    assert isinstance(policy, StackValidationPolicy)
+    reported: list[str] = []
+    policy.validate(
+        StackValidationArgs(resources), lambda message, urn=None: reported.append(message)
+    )
+    return reported
+
+
+def role_policy(*arns: str) -> dict:
+    statement = {
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": list(arns),
+    }
+    return {"policy": json.dumps({"Statement": [statement]})}
+
+
+def test_stack_policy_passes_when_roles_read_exactly_the_injected_secrets():
+    task = container(secrets=[{"name": "OPENAI_API_KEY", "valueFrom": f"{SECRET}:openai::"}])
+
+    assert (
+        run_stack_policy(
+            [
+                policy_resource(policies.TASK_DEFINITION, task),
+                policy_resource(policies.ROLE_POLICY, role_policy(SECRET)),
+            ]
+        )
+        == []
+    )
+
+
+def test_stack_policy_reports_a_secret_readable_but_never_injected():
+    other = SECRET.replace("key-AbCdEf", "other-AbCdEf")
+
+    assert run_stack_policy(
+        [
+            policy_resource(policies.TASK_DEFINITION, container()),
+            policy_resource(policies.ROLE_POLICY, role_policy(SECRET, other)),
+        ]
+    ) == [f"{other} may be read but is never injected"]
+
+
+@pytest.mark.parametrize("name", ["dev", "prod", "dev_file"])
+def test_every_resource_the_program_registers_passes_every_policy(name: str, request):
+    deployment: Deployment = request.getfixturevalue(name)
+
+    found = [
+        (resource.type, resource.name, violation)
+        for resource in deployment.custom()
+        for violation in policies.violations(
+            resource.type, resource.inputs, policies.Options(protect=resource.protect)
+        )
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize("strategy", ["LINEAR", "BLUE_GREEN"])
+def test_other_gradual_strategies_pass_every_policy(strategy: str):
+    deployment = deploy(dev_config(web=WebConfig(deployment=DeploymentConfig(strategy=strategy))))
+
+    assert [
+        violation
+        for resource in deployment.custom()
+        for violation in policies.violations(
+            resource.type, resource.inputs, policies.Options(protect=resource.protect)
+        )
+    ] == []
+
+
+def test_rolling_is_reported_only_as_advisory():
+    deployment = deploy(dev_config(web=WebConfig(deployment=DeploymentConfig(strategy="ROLLING"))))
+
+    found = {
+        rule
+        for resource in deployment.custom()
+        for rule, _ in policies.violations(
+            resource.type, resource.inputs, policies.Options(protect=resource.protect)
+        )
+    }
+    assert found == {"keel-ecs-gradual-deployment"}
+    assert POLICIES["keel-ecs-gradual-deployment"].enforcement_level.value == "advisory"
