@@ -133,9 +133,7 @@ class Database(pulumi.ComponentResource):
         )
         self.address = self.instance.address
         self.port = self.instance.port
-        self.master_secret_arn = self.instance.master_user_secrets.apply(
-            lambda secrets: secrets[0].secret_arn
-        )
+        self.master_secret_arn = self.instance.master_user_secrets.apply(_secret_arn)
         self.register_outputs(
             {
                 "address": self.address,
@@ -143,3 +141,10 @@ class Database(pulumi.ComponentResource):
                 "master_secret_arn": self.master_secret_arn,
             }
         )
+
+
+def _secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret]) -> str:
+    arn = secrets[0].secret_arn if secrets else None
+    if not arn:
+        raise ValueError("database: RDS reported no managed master-user secret")
+    return arn

@@ -50,7 +50,9 @@ class DeploymentAlarms(pulumi.ComponentResource):
         lb = args.load_balancer_arn_suffix
         minimum = args.error_rate_min_requests
 
-        def metric(query_id: str, metric_name: str, stat: str, dimensions: dict) -> dict:
+        def metric(
+            query_id: str, metric_name: str, stat: str, dimensions: dict
+        ) -> aws.cloudwatch.MetricAlarmMetricQueryArgsDict:
             return {
                 "id": query_id,
                 "return_data": False,
@@ -63,6 +65,7 @@ class DeploymentAlarms(pulumi.ComponentResource):
                 },
             }
 
+        queries: list[aws.cloudwatch.MetricAlarmMetricQueryArgsDict]
         queries = [metric("lbrequests", "RequestCount", "Sum", {"LoadBalancer": lb})]
         queries.append(metric("lberrors", "HTTPCode_ELB_5XX_Count", "Sum", {"LoadBalancer": lb}))
         rates = [f"IF(FILL(lbrequests, 0) >= {minimum}, 100 * FILL(lberrors, 0) / lbrequests, 0)"]
@@ -96,7 +99,7 @@ class DeploymentAlarms(pulumi.ComponentResource):
             opts=child,
         )
 
-        unhealthy_queries = [
+        unhealthy_queries: list[aws.cloudwatch.MetricAlarmMetricQueryArgsDict] = [
             metric(
                 f"unhealthy{index}",
                 "UnHealthyHostCount",

@@ -81,7 +81,7 @@ class LoadBalancer(pulumi.ComponentResource):
         )
 
         https = args.certificate_arn is not None
-        not_found = {
+        not_found: aws.lb.ListenerDefaultActionArgsDict = {
             "type": "fixed-response",
             "fixed_response": {
                 "content_type": "text/plain",

@@ -102,7 +102,7 @@ class Migration(pulumi.ComponentResource):
                 "AWS_REGION": args.container.region,
                 "CLUSTER": args.cluster_name,
                 "TASK_DEFINITION": self.family,
-                "SUBNETS": pulumi.Output.from_input(args.private_subnet_ids).apply(",".join),
+                "SUBNETS": pulumi.Output.from_input(args.private_subnet_ids).apply(_comma_list),
                 "SECURITY_GROUPS": args.security_group_id,
                 "IMAGE": args.container.image,
                 "LOG_GROUP": args.container.log_group,
@@ -116,3 +116,7 @@ class Migration(pulumi.ComponentResource):
             ),
         )
         self.register_outputs({"family": self.family, "task_definition": self.task_definition.arn})
+
+
+def _comma_list(values: Sequence[object]) -> str:
+    return ",".join(str(value) for value in values)

@@ -148,11 +148,9 @@ class Network(pulumi.ComponentResource):
                         opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
                     )
                 )
-            routes = (
-                [{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat_gateways[-1].id}]
-                if nat_gateways
-                else []
-            )
+            routes: list[aws.ec2.RouteTableRouteArgsDict] = []
+            if nat_gateways:
+                routes.append({"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat_gateways[-1].id})
             private_table = aws.ec2.RouteTable(
                 f"private-routes-{index}",
                 vpc_id=vpc.id,
@@ -200,7 +198,7 @@ class Network(pulumi.ComponentResource):
         aws.ec2.VpcEndpoint(
             "s3",
             vpc_id=self.vpc_id,
-            service_name=region.apply(lambda name: f"com.amazonaws.{name}.s3"),
+            service_name=pulumi.Output.concat("com.amazonaws.", region, ".s3"),
             vpc_endpoint_type="Gateway",
             route_table_ids=self._private_route_table_ids,
             tags={**self._tags, "Name": f"{prefix}-s3"},
@@ -210,9 +208,7 @@ class Network(pulumi.ComponentResource):
             aws.ec2.VpcEndpoint(
                 service.replace(".", "-"),
                 vpc_id=self.vpc_id,
-                service_name=region.apply(
-                    lambda name, service=service: f"com.amazonaws.{name}.{service}"
-                ),
+                service_name=pulumi.Output.concat("com.amazonaws.", region, ".", service),
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
                 subnet_ids=self.private_subnet_ids,

@@ -51,12 +51,14 @@ class WebServiceArgs:
     depends_on: Sequence[pulumi.Resource] = ()
 
 
-def deployment_configuration(deployment: DeploymentConfig) -> dict:
+def deployment_configuration(
+    deployment: DeploymentConfig,
+) -> aws.ecs.ServiceDeploymentConfigurationArgsDict:
     """Return the ECS ``deployment_configuration`` for the configured strategy."""
     strategy = deployment.strategy
     if strategy == "ROLLING":
         return {"strategy": "ROLLING"}
-    configuration: dict = {
+    configuration: aws.ecs.ServiceDeploymentConfigurationArgsDict = {
         "strategy": strategy,
         "bake_time_in_minutes": str(deployment.bake_minutes),
     }
@@ -107,7 +109,7 @@ class WebService(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        load_balancer: dict = {
+        load_balancer: aws.ecs.ServiceLoadBalancerArgsDict = {
             "target_group_arn": args.traffic.primary_target_group_arn,
             "container_name": "web",
             "container_port": constants.PORT,

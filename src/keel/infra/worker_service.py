@@ -35,9 +35,13 @@ class WorkerServiceArgs:
     depends_on: Sequence[pulumi.Resource] = ()
 
 
-def capacity_provider_strategies(min_count: int, spot_percent: int) -> list[dict]:
+def capacity_provider_strategies(
+    min_count: int, spot_percent: int
+) -> list[aws.ecs.ServiceCapacityProviderStrategyArgsDict]:
     """Return the strategy: the floor on FARGATE, the rest split by ``spot_percent``."""
-    strategies = [{"capacity_provider": "FARGATE", "base": min_count, "weight": 100 - spot_percent}]
+    strategies: list[aws.ecs.ServiceCapacityProviderStrategyArgsDict] = [
+        {"capacity_provider": "FARGATE", "base": min_count, "weight": 100 - spot_percent}
+    ]
     if spot_percent:
         strategies.append({"capacity_provider": "FARGATE_SPOT", "weight": spot_percent})
     return strategies
