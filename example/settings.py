@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "keel.health",
     "keel.streaming",
+    "keel.agents",
     "example.demo",
 ]
 
@@ -142,8 +143,28 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Agent runs and their event streams.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The runs events stream is a plain Django view (SSE); this hook documents it.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "keel.agents.schema.add_run_events_endpoint",
+    ],
 }
 
 KEEL_SSE_HEARTBEAT_INTERVAL = env.number("SSE_HEARTBEAT_INTERVAL", 15.0, minimum=0.05, maximum=55)
+
+# Agent runs (keel.agents); docs/agents.md explains each.
+KEEL_AGENT_MODULES = env.items("AGENT_MODULES", ["example.demo.agents"])
+KEEL_AGENT_RUNS_PER_USER = env.integer("AGENT_RUNS_PER_USER", 3, minimum=1)
+KEEL_AGENT_RUN_TIME_LIMIT = env.number("AGENT_RUN_TIME_LIMIT", 1800.0, minimum=1)
+KEEL_AGENT_MAX_INPUT_BYTES = env.integer("AGENT_MAX_INPUT_BYTES", 65_536, minimum=256)
+KEEL_AGENT_WORKER_CONCURRENCY = env.integer("AGENT_WORKER_CONCURRENCY", 20, minimum=1)
+KEEL_AGENT_QUEUE_POLLING_INTERVAL = env.number(
+    "AGENT_QUEUE_POLLING_INTERVAL", 0.05, minimum=0.01, maximum=10
+)
+KEEL_AGENT_HEARTBEAT_INTERVAL = env.number("AGENT_HEARTBEAT_INTERVAL", 5.0, minimum=0.1)
+KEEL_AGENT_EXECUTOR_DEAD_AFTER = env.number("AGENT_EXECUTOR_DEAD_AFTER", 30.0, minimum=1)
+KEEL_AGENT_EVENT_RETENTION_DAYS = env.number("AGENT_EVENT_RETENTION_DAYS", 30.0, minimum=0)
+KEEL_AGENT_EVENT_POLL_INTERVAL = env.number("AGENT_EVENT_POLL_INTERVAL", 0.05, minimum=0.01)
+KEEL_DBOS_SYSTEM_DATABASE_URL = env.string("DBOS_SYSTEM_DATABASE_URL", None)
 
 LOGGING = logging_config(env.string("LOG_LEVEL", "INFO").upper())

@@ -1,0 +1,1 @@
+"""Durable AI-agent runs: models, API, DBOS workflows, worker recovery and event streams."""

@@ -1,0 +1,96 @@
+"""Build pydantic-ai agents whose model and tool calls are DBOS steps and whose events
+become run events.
+
+``DBOSDurability`` makes every model request a checkpointed step and hands streamed
+model events to the handler live, inside that step. Function tools are not steps by
+default: agents wrap each tool's body with ``tool_step`` so a completed tool call is
+never executed again after a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterable, Awaitable, Callable
+from typing import Any
+
+from dbos import DBOS
+from pydantic_ai import Agent, RunContext
+from pydantic_ai.durable_exec.dbos import DBOSDurability
+from pydantic_ai.messages import (
+    AgentStreamEvent,
+    FunctionToolCallEvent,
+    FunctionToolResultEvent,
+    PartDeltaEvent,
+    PartStartEvent,
+    TextPart,
+    TextPartDelta,
+)
+
+from keel.agents import drain
+from keel.agents.models import EventType
+from keel.agents.registry import RunDeps
+from keel.agents.services import run_event_append
+
+
+async def record_events(ctx: RunContext[RunDeps], events: AsyncIterable[AgentStreamEvent]) -> None:
+    """Store streamed tokens, tool calls and tool results as run events."""
+    async for event in events:
+        recorded = _as_run_event(event)
+        if recorded is not None:
+            await asyncio.to_thread(
+                run_event_append, run_id=ctx.deps.run_id, type=recorded[0], payload=recorded[1]
+            )
+
+
+def _as_run_event(event: AgentStreamEvent) -> tuple[EventType, dict[str, Any]] | None:
+    if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart):
+        return (EventType.TOKEN, {"text": event.part.content}) if event.part.content else None
+    if isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta):
+        return EventType.TOKEN, {"text": event.delta.content_delta}
+    if isinstance(event, FunctionToolCallEvent):
+        return EventType.TOOL_CALL, {
+            "tool": event.part.tool_name,
+            "call_id": event.part.tool_call_id,
+            "args": event.part.args_as_dict(),
+        }
+    if isinstance(event, FunctionToolResultEvent):
+        return EventType.TOOL_RESULT, {
+            "tool": event.part.tool_name,
+            "call_id": event.part.tool_call_id,
+            "content": event.part.model_response_str(),
+        }
+    return None
+
+
+def tool_step[**P, R](
+    name: str,
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Make an async tool body a checkpointed, cancellable DBOS step.
+
+    Preemptible: cancelling the run (or its time limit) aborts a tool in flight. The drain
+    gate keeps a stopping worker from starting it at all.
+    """
+
+    def decorate(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @functools.wraps(function)
+        async def gated(*args: P.args, **kwargs: P.kwargs) -> R:
+            async with drain.step():
+                return await function(*args, **kwargs)
+
+        return DBOS.step(name=name, preemptible=True)(gated)
+
+    return decorate
+
+
+def durable_agent(*, name: str, model: Any, **options: Any) -> Agent[RunDeps, str]:
+    """Return a pydantic-ai agent named ``name`` whose runs are durable inside a workflow."""
+    return Agent(
+        drain.GatedModel(model),
+        name=name,
+        deps_type=RunDeps,
+        capabilities=[
+            DBOSDurability(event_stream_handler=record_events, parallel_execution_mode="sequential")
+        ],
+        **options,
+    )

@@ -1,0 +1,55 @@
+"""Real model providers, chosen by environment only.
+
+An agent names its model as ``<provider>:<model>``; credentials and endpoints come from
+the environment the container gets, never from code:
+
+- ``openai:<model>``: any OpenAI-compatible chat-completions endpoint,
+  ``OPENAI_BASE_URL`` (default api.openai.com) and ``OPENAI_API_KEY``;
+- ``anthropic:<model>``: ``ANTHROPIC_API_KEY``;
+- ``bedrock:<model>``: Amazon Bedrock through the standard AWS credential chain, which
+  on ECS is the task role (no key), in ``AWS_REGION``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+from keel.conf import Env, env
+
+PROVIDERS = ("openai", "anthropic", "bedrock")
+
+
+def model_from_environment(spec: str, environ: Env = env) -> Any:
+    """Build the pydantic-ai model named by ``spec`` (``provider:model``)."""
+    provider, _, model_name = spec.partition(":")
+    if provider not in PROVIDERS or not model_name:
+        raise ImproperlyConfigured(
+            f"model {spec!r} must be <provider>:<model> with provider one of {', '.join(PROVIDERS)}"
+        )
+    if provider == "openai":
+        from pydantic_ai.models.openai import OpenAIChatModel
+        from pydantic_ai.providers.openai import OpenAIProvider
+
+        return OpenAIChatModel(
+            model_name,
+            provider=OpenAIProvider(
+                base_url=environ.string("OPENAI_BASE_URL", None),
+                api_key=environ.string("OPENAI_API_KEY"),
+            ),
+        )
+    if provider == "anthropic":
+        from pydantic_ai.models.anthropic import AnthropicModel
+        from pydantic_ai.providers.anthropic import AnthropicProvider
+
+        return AnthropicModel(
+            model_name, provider=AnthropicProvider(api_key=environ.string("ANTHROPIC_API_KEY"))
+        )
+    from pydantic_ai.models.bedrock import BedrockConverseModel
+    from pydantic_ai.providers.bedrock import BedrockProvider
+
+    # No key: boto3's default chain finds the ECS task role's credentials.
+    return BedrockConverseModel(
+        model_name, provider=BedrockProvider(region_name=environ.string("AWS_REGION"))
+    )

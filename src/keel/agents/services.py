@@ -1,0 +1,252 @@
+"""Business logic for agent runs: every write to runs and their events goes through here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, User
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+
+from keel.agents import registry
+from keel.agents.conf import agent_settings
+from keel.agents.models import (
+    ACTIVE_STATUSES,
+    FINISHED_STATUSES,
+    AgentRun,
+    EventType,
+    RunEvent,
+    RunStatus,
+)
+
+logger = logging.getLogger("keel.agents")
+
+#: The DBOS queue every run waits in; partitioned by owner for the per-user limit.
+RUN_QUEUE = "keel_agent_runs"
+#: The name the run workflow is registered under (keel.agents.workflows).
+RUN_WORKFLOW = "keel_agents.run_agent"
+#: PostgreSQL NOTIFY channel; the payload is the run id.
+EVENTS_CHANNEL = "keel_run_events"
+
+
+class EnqueueFailed(Exception):
+    """The run was recorded but could not be handed to the workers; it is marked failed."""
+
+
+def run_input_validate(*, agent: str, input: Any) -> dict[str, Any]:
+    """Return the agent's validated input or raise ``ValidationError`` naming the field."""
+    try:
+        spec = registry.get(agent)
+    except registry.UnknownAgent:
+        raise serializers.ValidationError(
+            {"agent": [f"Unknown agent {agent!r}; known: {', '.join(registry.names())}."]}
+        ) from None
+    if not isinstance(input, dict):
+        raise serializers.ValidationError({"input": ["Must be a JSON object."]})
+    limit = agent_settings().max_input_bytes
+    if len(json.dumps(input).encode()) > limit:
+        raise serializers.ValidationError({"input": [f"Must be at most {limit} bytes as JSON."]})
+    serializer = spec.input_serializer(data=input)
+    if not serializer.is_valid():
+        raise serializers.ValidationError({"input": serializer.errors})
+    return dict(serializer.validated_data)
+
+
+def run_create(
+    *,
+    owner: User,
+    agent: str,
+    input: Any,
+    idempotency_key: str | None = None,
+) -> tuple[AgentRun, bool]:
+    """Validate, record and enqueue a run; return it and whether it is new.
+
+    A repeated ``idempotency_key`` from the same owner returns the first run unchanged.
+    """
+    if idempotency_key:
+        existing = AgentRun.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, False
+    validated = run_input_validate(agent=agent, input=input)
+    try:
+        with transaction.atomic():
+            run = AgentRun.objects.create(
+                owner=owner, agent=agent, input=validated, idempotency_key=idempotency_key or None
+            )
+            _append(run, EventType.STATUS, {"status": RunStatus.QUEUED})
+    except IntegrityError:
+        # Another request with the same key won the race.
+        if idempotency_key:
+            return AgentRun.objects.get(owner=owner, idempotency_key=idempotency_key), False
+        raise
+    try:
+        run_enqueue(run=run)
+    except Exception as error:
+        logger.exception("could not enqueue run %s", run.id)
+        run_finish(run_id=run.id, status=RunStatus.FAILED, error="could not enqueue the run")
+        raise EnqueueFailed(str(run.id)) from error
+    return run, True
+
+
+def run_enqueue(*, run: AgentRun) -> None:
+    """Hand ``run`` to the workers (idempotent: the run id is the workflow id)."""
+    from keel.agents.system_database import client
+
+    config = agent_settings()
+    client().enqueue(
+        {
+            "workflow_name": RUN_WORKFLOW,
+            "queue_name": RUN_QUEUE,
+            "workflow_id": str(run.id),
+            "queue_partition_key": str(run.owner_id),
+            "workflow_timeout": config.run_time_limit,
+            "app_version": config.application_version,
+        },
+        str(run.id),
+    )
+
+
+def run_cancel(*, run: AgentRun) -> AgentRun:
+    """Cancel ``run``: no new model or tool calls start, and it ends ``cancelled``."""
+    if run.is_finished:
+        return run
+    from keel.agents.system_database import client
+
+    # Cancel the workflow first: a worker checks for it before every step, so no new
+    # model or tool call starts after this returns.
+    client().cancel_workflow(str(run.id))
+    now = timezone.now()
+    AgentRun.objects.filter(pk=run.pk, cancel_requested_at__isnull=True).update(
+        cancel_requested_at=now
+    )
+    run_finish(run_id=run.id, status=RunStatus.CANCELLED)
+    run.refresh_from_db()
+    return run
+
+
+def run_start(*, run_id: uuid.UUID | str) -> AgentRun | None:
+    """Mark the run running for one more attempt; return None if it already finished."""
+    with transaction.atomic():
+        run = AgentRun.objects.select_for_update().get(pk=run_id)
+        if run.is_finished:
+            return None
+        run.attempts += 1
+        fields = ["attempts"]
+        if run.status == RunStatus.QUEUED:
+            run.status = RunStatus.RUNNING
+            run.started_at = timezone.now()
+            fields += ["status", "started_at"]
+        run.save(update_fields=fields)
+        if "status" in fields:
+            _append(run, EventType.STATUS, {"status": RunStatus.RUNNING})
+        elif run.attempts > 1:
+            _append(run, EventType.STATUS, {"status": RunStatus.RUNNING, "resumed": True})
+        return run
+
+
+def run_finish(
+    *,
+    run_id: uuid.UUID | str,
+    status: RunStatus,
+    output: Any = None,
+    error: str = "",
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+) -> bool:
+    """End an active run in ``status``; return False if it had already ended."""
+    assert status in FINISHED_STATUSES
+    with transaction.atomic():
+        run = AgentRun.objects.select_for_update().get(pk=run_id)
+        if run.status not in ACTIVE_STATUSES:
+            return False
+        run.status = status
+        run.finished_at = timezone.now()
+        run.output = output
+        run.error = error
+        run.input_tokens = input_tokens
+        run.output_tokens = output_tokens
+        run.save(
+            update_fields=[
+                "status",
+                "finished_at",
+                "output",
+                "error",
+                "input_tokens",
+                "output_tokens",
+            ]
+        )
+        payload: dict[str, Any] = {"status": status}
+        if error:
+            payload["error"] = error
+        _append(run, EventType.STATUS, payload)
+    return True
+
+
+def run_interrupt(*, run_id: uuid.UUID | str) -> RunStatus | None:
+    """End a run whose workflow DBOS cancelled: ``cancelled`` if asked, else ``timed_out``."""
+    run = AgentRun.objects.get(pk=run_id)
+    status = RunStatus.CANCELLED if run.cancel_requested_at else RunStatus.TIMED_OUT
+    return status if run_finish(run_id=run_id, status=status) else None
+
+
+def run_event_append(
+    *, run_id: uuid.UUID | str, type: EventType, payload: dict[str, Any]
+) -> RunEvent | None:
+    """Append an event to an active run; events for a finished run are dropped.
+
+    Dropping keeps the terminal status event last, which is what tells a stream to end.
+    """
+    with transaction.atomic():
+        run = (
+            AgentRun.objects.select_for_update()
+            .only("id", "status", "last_sequence")
+            .get(pk=run_id)
+        )
+        if run.status not in ACTIVE_STATUSES:
+            return None
+        return _append(run, type, payload)
+
+
+def _append(run: AgentRun, type: EventType, payload: dict[str, Any]) -> RunEvent:
+    """Append inside the caller's transaction, which holds the run's row lock."""
+    run.last_sequence += 1
+    AgentRun.objects.filter(pk=run.pk).update(last_sequence=run.last_sequence)
+    event = RunEvent.objects.create(run=run, sequence=run.last_sequence, type=type, payload=payload)
+    if connection.vendor == "postgresql":
+        # Delivered at commit; SSE streams waiting on this run wake at once.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, %s)", [EVENTS_CHANNEL, str(run.pk)])
+    return event
+
+
+def run_events_prune(*, older_than: timedelta | None = None) -> int:
+    """Delete the events of runs that finished longer ago than ``older_than``."""
+    if older_than is None:
+        older_than = timedelta(days=agent_settings().event_retention_days)
+    cutoff = timezone.now() - older_than
+    deleted, _ = RunEvent.objects.filter(
+        run__status__in=FINISHED_STATUSES, run__finished_at__lt=cutoff
+    ).delete()
+    return deleted
+
+
+def api_user_create(*, username: str, email: str = "") -> tuple[AbstractBaseUser, str]:
+    """Create a user (or reuse one) with an API token; return it and the token key."""
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(
+        **{user_model.USERNAME_FIELD: username}, defaults={"email": email}
+    )
+    if created:
+        # API access is by token; a random unusable password keeps the account closed
+        # to password login until an admin sets one.
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    token, _ = Token.objects.get_or_create(user=user)
+    return user, token.key

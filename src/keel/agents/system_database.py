@@ -1,0 +1,152 @@
+"""Where DBOS keeps its system tables, and the engine and client keel hands it.
+
+DBOS's SQLite schema needs SQLite >= 3.42; the OS library on many hosts is older, so on
+SQLite keel builds the SQLAlchemy engine on sqlean-py's bundled SQLite. An engine passed
+to DBOS skips the settings DBOS applies to engines it builds itself, so this one applies
+them (IMMEDIATE transactions, a busy timeout, foreign keys) plus WAL, which lets the web
+role read while workers write.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from sqlalchemy import event
+
+from keel.agents.conf import agent_settings
+
+#: The DBOS application name every keel process uses, so web and workers share queues.
+APPLICATION_NAME = "keel"
+#: DBOS's own default suffix for a system database derived from an application database.
+POSTGRES_SUFFIX = "_dbos_sys"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_lock = threading.Lock()
+_engine: sa.Engine | None = None
+_client: Any = None
+_probe_engine: sa.Engine | None = None
+
+
+def system_database_url() -> str:
+    """Return the SQLAlchemy URL of the DBOS system database.
+
+    ``DBOS_SYSTEM_DATABASE_URL`` wins; otherwise it sits beside the application database:
+    ``<name>_dbos_sys`` on the same PostgreSQL server (DBOS creates it at worker launch),
+    or ``<file>.dbos.sqlite3`` next to the SQLite file.
+    """
+    configured = agent_settings().system_database_url
+    if configured:
+        return str(configured)
+    database = settings.DATABASES["default"]
+    engine = database["ENGINE"]
+    if engine == "django.db.backends.postgresql":
+        url = sa.URL.create(
+            "postgresql+psycopg",
+            username=database.get("USER") or None,
+            password=database.get("PASSWORD") or None,
+            host=database.get("HOST") or None,
+            port=int(database["PORT"]) if database.get("PORT") else None,
+            database=f"{database['NAME']}{POSTGRES_SUFFIX}",
+        )
+        return url.render_as_string(hide_password=False)
+    if engine == "django.db.backends.sqlite3":
+        name = str(database["NAME"])
+        if name == ":memory:" or name.startswith("file:"):
+            raise ImproperlyConfigured(
+                "An in-memory SQLite database has no file to put the DBOS system database "
+                "next to; set DBOS_SYSTEM_DATABASE_URL."
+            )
+        path = Path(name)
+        return f"sqlite:///{path.with_name(path.stem + '.dbos.sqlite3')}"
+    raise ImproperlyConfigured(f"keel.agents does not support the database engine {engine}.")
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def build_engine(url: str) -> sa.Engine | None:
+    """Return the engine to hand DBOS, or None to let DBOS build its own (PostgreSQL)."""
+    if not is_sqlite(url):
+        return None
+    import sqlean
+
+    engine = sa.create_engine(url, module=sqlean, pool_size=8, max_overflow=8, pool_timeout=30)
+
+    @event.listens_for(engine, "connect")
+    def apply_dbos_sqlite_settings(dbapi_connection: Any, connection_record: Any) -> None:
+        # What DBOS applies to the SQLite engines it builds: IMMEDIATE transactions
+        # serialize writers instead of failing read-to-write upgrades, a generous busy
+        # timeout rides out lock contention, and foreign keys are enforced.
+        dbapi_connection.isolation_level = "IMMEDIATE"
+        dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        # Several processes share the file: WAL lets readers proceed during a write.
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+    return engine
+
+
+def shared_engine() -> sa.Engine | None:
+    """Return this process's engine for the system database (built once)."""
+    global _engine
+    with _lock:
+        if _engine is None:
+            _engine = build_engine(system_database_url())
+        return _engine
+
+
+def client() -> Any:
+    """Return this process's ``DBOSClient`` (lazy: it connects on first use)."""
+    global _client
+    with _lock:
+        if _client is None:
+            from dbos import DBOSClient
+
+            url = system_database_url()
+            engine = _engine if _engine is not None else build_engine(url)
+            _client = DBOSClient(
+                system_database_url=None if engine is not None else url,
+                system_database_engine=engine,
+                application_name=APPLICATION_NAME,
+                lazy=True,
+                system_database_pool_size=4,
+            )
+        return _client
+
+
+def check_reachable() -> None:
+    """Raise unless the system database answers and DBOS has created its tables."""
+    global _probe_engine
+    url = system_database_url()
+    engine = shared_engine()
+    if engine is None:
+        with _lock:
+            if _probe_engine is None:
+                _probe_engine = sa.create_engine(
+                    url,
+                    pool_size=1,
+                    max_overflow=1,
+                    pool_pre_ping=True,
+                    connect_args={"connect_timeout": 5},
+                )
+            engine = _probe_engine
+    with engine.connect() as connection:
+        if is_sqlite(url):
+            found = connection.execute(
+                sa.text("SELECT 1 FROM sqlite_master WHERE name = 'workflow_status'")
+            ).first()
+        else:
+            found = connection.execute(
+                sa.text("SELECT to_regclass('dbos.workflow_status')")
+            ).scalar()
+    if not found:
+        from keel.health.readiness import NotReady
+
+        raise NotReady("DBOS system tables are missing; start a worker (it creates them)")
