@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -127,12 +126,11 @@ def keel_web(
     environment: Mapping[str, str],
     *,
     server: str = "asgi",
-    log_dir: Path | None = None,
+    log_dir: Path,
     wait: bool = True,
 ) -> Iterator[KeelProcess]:
     """Run ``keel web --server SERVER`` on a free loopback port for the block's duration."""
     port = free_port()
-    log_dir = log_dir or Path(tempfile.mkdtemp(prefix="keel-web-"))
     web = KeelProcess(
         args=["web", "--server", server, "--bind", f"127.0.0.1:{port}"],
         environment=dict(environment),

@@ -131,8 +131,10 @@ def database_config(
     host = environ.string("DATABASE_HOST", None)
     if url:
         try:
-            config: dict[str, Any] = dj_database_url.parse(
-                url, conn_max_age=conn_max_age, conn_health_checks=health_checks
+            config: dict[str, Any] = dict(
+                dj_database_url.parse(
+                    url, conn_max_age=conn_max_age, conn_health_checks=health_checks
+                )
             )
         except ValueError as error:
             # Never echo the URL: it carries the password.

@@ -13,9 +13,12 @@ SERVERS = ["asgi", "wsgi"]
 
 @pytest.fixture(scope="module", params=SERVERS)
 def web(
-    request: pytest.FixtureRequest, migrated_environment: dict[str, str]
+    request: pytest.FixtureRequest,
+    migrated_environment: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[KeelProcess]:
     """A ``keel web`` process in each server mode, on the shared migrated database."""
     environment = {**migrated_environment, "SSE_HEARTBEAT_INTERVAL": "0.3"}
-    with keel_web(environment, server=request.param) as process:
+    log_dir = tmp_path_factory.mktemp(f"web-{request.param}")
+    with keel_web(environment, server=request.param, log_dir=log_dir) as process:
         yield process

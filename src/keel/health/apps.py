@@ -20,7 +20,9 @@ class HealthConfig(AppConfig):
         # The ALB health checker and in-VPC callers address the task by its private IP.
         # Only /healthz bypasses host validation, so other in-VPC callers (preflight,
         # /readyz probes) need the task's own addresses allowed.
-        added = [ip for ip in task_private_ips() if ip not in settings.ALLOWED_HOSTS]
+        # Django compares IPv6 hosts in their bracketed form ("[fd00::5]").
+        hosts = [f"[{ip}]" if ":" in ip else ip for ip in task_private_ips()]
+        added = [host for host in hosts if host not in settings.ALLOWED_HOSTS]
         if added:
             settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, *added]
-            logger.info("added ECS task private IPs to ALLOWED_HOSTS", extra={"ips": added})
+            logger.info("added ECS task private IPs to ALLOWED_HOSTS", extra={"hosts": added})

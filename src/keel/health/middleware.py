@@ -9,12 +9,10 @@ redirected to HTTPS and does no I/O. Every other path is untouched and still val
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 
 from keel.runtime.constants import HEALTH_PATH
+from keel.runtime.middleware import AnswerFirstMiddleware
 
 _ALLOWED_METHODS = ("GET", "HEAD")
 
@@ -31,29 +29,8 @@ def _liveness_response(request: HttpRequest) -> HttpResponse | None:
     return response
 
 
-class HealthCheckMiddleware:
+class HealthCheckMiddleware(AnswerFirstMiddleware):
     """Serve ``GET/HEAD /healthz`` with 200 before host validation; pass everything else on."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(
-        self,
-        get_response: Callable[[HttpRequest], HttpResponseBase]
-        | Callable[[HttpRequest], Awaitable[HttpResponseBase]],
-    ) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
-        if self.is_async:
-            return self.__acall__(request)
-        return _liveness_response(request) or self.get_response(request)  # type: ignore[return-value]
-
-    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        response = _liveness_response(request)
-        if response is not None:
-            return response
-        return await self.get_response(request)  # type: ignore[misc]
+    def answer(self, request: HttpRequest) -> HttpResponse | None:
+        return _liveness_response(request)

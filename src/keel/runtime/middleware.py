@@ -22,8 +22,8 @@ _Tokens = tuple[contextvars.Token[str | None], contextvars.Token[str | None]]
 GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
 
 
-class _HybridMiddleware:
-    """Base for middleware that runs natively in both sync and async mode."""
+class HybridMiddleware:
+    """Base for middleware that runs natively in both modes: no thread hand-off under ASGI."""
 
     sync_capable = True
     async_capable = True
@@ -32,10 +32,26 @@ class _HybridMiddleware:
         self.get_response = get_response
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
-            markcoroutinefunction(self)
+            markcoroutinefunction(self)  # type: ignore[type-var]
 
 
-class RequestIdMiddleware(_HybridMiddleware):
+class AnswerFirstMiddleware(HybridMiddleware):
+    """Middleware that may answer a request itself before the rest of the stack sees it."""
+
+    def answer(self, request: HttpRequest) -> HttpResponseBase | None:
+        """Return a response to send instead of calling the stack, or None to go on."""
+        raise NotImplementedError
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if self.is_async:
+            return self.__acall__(request)
+        return self.answer(request) or self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        return self.answer(request) or await self.get_response(request)  # type: ignore[misc]
+
+
+class RequestIdMiddleware(HybridMiddleware):
     """Give each request an id (the caller's ``X-Request-ID`` if sane), echo it back.
 
     The id is bound to a context variable for the JSON log formatter and returned in
@@ -76,33 +92,34 @@ class RequestIdMiddleware(_HybridMiddleware):
         trace_id_var.reset(tokens[1])
 
 
-class BodyLimitMiddleware(_HybridMiddleware):
-    """Refuse a request whose declared body exceeds the limit with 413, before reading it.
+class BodyLimitMiddleware(AnswerFirstMiddleware):
+    """Refuse oversized (413) and length-less (411) request bodies before reading them.
 
-    Bodies without a Content-Length (chunked) are caught when read, by Django's
-    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` check, which ``JsonErrorMiddleware`` turns into 413.
+    Django's WSGI request reads exactly Content-Length bytes; a chunked body without
+    one would reach the view as empty and its data would be silently lost, so it is
+    refused with 411 and the client told to send a length. Bodies within a declared
+    length are still capped by ``DATA_UPLOAD_MAX_MEMORY_SIZE`` when read.
     """
 
-    def _too_large(self, request: HttpRequest) -> JsonResponse | None:
+    def answer(self, request: HttpRequest) -> JsonResponse | None:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        declared = request.META.get("CONTENT_LENGTH")
+        if not declared:
+            if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+                return json_error(
+                    411, "length_required", "Send the request body with a Content-Length."
+                )
+            return None
         try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
+            length = int(declared)
         except ValueError:
             return json_error(400, "bad_request", "Content-Length is not a number.")
         if limit is not None and length > limit:
             return payload_too_large(limit)
         return None
 
-    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
-        if self.is_async:
-            return self.__acall__(request)
-        return self._too_large(request) or self.get_response(request)  # type: ignore[return-value]
 
-    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        return self._too_large(request) or await self.get_response(request)  # type: ignore[misc]
-
-
-class JsonErrorMiddleware(_HybridMiddleware):
+class JsonErrorMiddleware(HybridMiddleware):
     """Turn any unexpected exception into a JSON 500 with an error id that is also logged."""
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:

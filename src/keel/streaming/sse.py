@@ -121,6 +121,9 @@ class SSEResponse(StreamingHttpResponse):
             raise ValueError("heartbeat must be positive")
         self.source = source
         self.heartbeat = heartbeat
+        # Iteration happens after the middleware has returned, outside the request's
+        # logging context, so keep the id for the closing log line.
+        self.request_id = getattr(request, "keel_request_id", None)
         content: Iterator[bytes] | AsyncIterator[bytes]
         content = self._aiterate() if isinstance(request, ASGIRequest) else self._iterate()
         super().__init__(content, status=status, content_type="text/event-stream; charset=utf-8")
@@ -131,31 +134,51 @@ class SSEResponse(StreamingHttpResponse):
     def _iterate(self) -> Iterator[bytes]:
         # Send something at once: headers reach the client and proxies commit to streaming.
         yield b": stream open\n\n"
+        sent, finished = 0, False
         try:
             while True:
                 try:
                     events = self.source.receive(self.heartbeat)
                 except StreamEnd:
+                    finished = True
                     return
+                sent += len(events)
                 yield b"".join(event.encode() for event in events) if events else HEARTBEAT
         finally:
             # Runs when the stream ends and when the server closes the response because
-            # the client went away (a write failed).
+            # the client went away (a write failed), so the producer stops promptly.
             self.source.close()
+            _log_closed(self.request_id, sent, finished, "wsgi")
 
     async def _aiterate(self) -> AsyncIterator[bytes]:
         yield b": stream open\n\n"
+        sent, finished = 0, False
         try:
             while True:
                 try:
                     events = await self.source.areceive(self.heartbeat)
                 except StreamEnd:
+                    finished = True
                     return
+                sent += len(events)
                 yield b"".join(event.encode() for event in events) if events else HEARTBEAT
         finally:
             # Django cancels this iterator when the client disconnects; the source is
             # closed even then, so its producer stops promptly.
             await asyncio.shield(self.source.aclose())
+            _log_closed(self.request_id, sent, finished, "asgi")
+
+
+def _log_closed(request_id: str | None, sent: int, finished: bool, mode: str) -> None:
+    logger.info(
+        "event stream closed",
+        extra={
+            "request_id": request_id,
+            "events_sent": sent,
+            "reason": "source finished" if finished else "client disconnected",
+            "mode": mode,
+        },
+    )
 
 
 class TickerSource(EventSource):

@@ -1,0 +1,41 @@
+"""On ECS the task's private IPs are allowed hosts, learnt from the metadata endpoint at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fake_ecs import fake_metadata_server, task_document
+from tests.processes import keel_web
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("server", ["asgi", "wsgi"])
+def test_task_private_ip_is_an_allowed_host(
+    server: str, migrated_environment: dict[str, str], tmp_path: Path
+) -> None:
+    document = task_document("10.0.3.17", ipv6=("fd00::5",))
+    with fake_metadata_server(document=document) as uri:
+        environment = {**migrated_environment, "ECS_CONTAINER_METADATA_URI_V4": uri}
+        with keel_web(environment, server=server, log_dir=tmp_path) as web:
+            by_ip = httpx.get(f"{web.url}/api/ping/", headers={"Host": "10.0.3.17"}, timeout=10)
+            by_ipv6 = httpx.get(
+                f"{web.url}/api/ping/", headers={"Host": "[fd00::5]:8000"}, timeout=10
+            )
+            other = httpx.get(f"{web.url}/api/ping/", headers={"Host": "10.0.3.18"}, timeout=10)
+    assert by_ip.status_code == 200
+    assert by_ipv6.status_code == 200
+    assert other.status_code == 400
+
+
+def test_broken_metadata_endpoint_does_not_stop_start_up(
+    migrated_environment: dict[str, str], tmp_path: Path
+) -> None:
+    with fake_metadata_server(body=b"{broken", status=500) as uri:
+        environment = {**migrated_environment, "ECS_CONTAINER_METADATA_URI_V4": uri}
+        with keel_web(environment, server="asgi", log_dir=tmp_path) as web:
+            assert httpx.get(f"{web.url}/healthz", timeout=10).status_code == 200
+            assert "ECS task metadata unavailable" in web.log()

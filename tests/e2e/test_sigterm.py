@@ -1,0 +1,45 @@
+"""SIGTERM (every ECS deploy) lets requests in flight finish, then the process exits."""
+
+from __future__ import annotations
+
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from keel.runtime.constants import WEB_GRACEFUL_TIMEOUT
+from tests.processes import keel_web
+
+pytestmark = pytest.mark.e2e
+
+IN_FLIGHT = 8
+REQUEST_SECONDS = 2.0
+
+
+@pytest.mark.parametrize("server", ["asgi", "wsgi"])
+def test_sigterm_completes_requests_in_flight_and_exits_within_graceful_timeout(
+    server: str, migrated_environment: dict[str, str], tmp_path: Path
+) -> None:
+    with keel_web(migrated_environment, server=server, log_dir=tmp_path) as web:
+        url = f"{web.url}/test/slow/?seconds={REQUEST_SECONDS}"
+        headers = {"Host": "app.example.com"}
+
+        def call(_: int) -> int:
+            return httpx.get(url, headers=headers, timeout=WEB_GRACEFUL_TIMEOUT + 10).status_code
+
+        with ThreadPoolExecutor(IN_FLIGHT) as pool:
+            futures = [pool.submit(call, index) for index in range(IN_FLIGHT)]
+            # Let every request reach the server before the signal.
+            time.sleep(REQUEST_SECONDS / 2)
+            signalled = time.monotonic()
+            web.signal(signal.SIGTERM)
+            exit_code = web.wait(timeout=WEB_GRACEFUL_TIMEOUT + 10)
+            exited_after = time.monotonic() - signalled
+            statuses = [future.result() for future in futures]
+
+    assert statuses == [200] * IN_FLIGHT
+    assert exit_code == 0
+    assert exited_after < WEB_GRACEFUL_TIMEOUT

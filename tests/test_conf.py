@@ -1,0 +1,94 @@
+"""Environment reading fails loudly, naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from keel.conf import Env, database_config
+
+
+def test_missing_required_variable_names_it() -> None:
+    with pytest.raises(ImproperlyConfigured, match="Set the environment variable SECRET_KEY"):
+        Env({}).string("SECRET_KEY")
+
+
+@pytest.mark.parametrize(
+    ("method", "value", "message"),
+    [
+        ("boolean", "maybe", "DEBUG='maybe' is not a boolean"),
+        ("integer", "ten", "DEBUG='ten' is not a whole number"),
+        ("number", "fast", "DEBUG='fast' is not a number"),
+    ],
+)
+def test_malformed_values_name_the_variable(method: str, value: str, message: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match=message):
+        getattr(Env({"DEBUG": value}), method)("DEBUG")
+
+
+def test_ranges_are_enforced() -> None:
+    with pytest.raises(ImproperlyConfigured, match="WEB_CONCURRENCY=0 must be at least 1"):
+        Env({"WEB_CONCURRENCY": "0"}).integer("WEB_CONCURRENCY", minimum=1)
+    with pytest.raises(ImproperlyConfigured, match="must be at most 55"):
+        Env({"X": "60"}).number("X", maximum=55)
+
+
+def test_choice_lists_the_allowed_values() -> None:
+    with pytest.raises(ImproperlyConfigured, match="must be one of asgi, wsgi"):
+        Env({"KEEL_SERVER": "uwsgi"}).choice("KEEL_SERVER", ("asgi", "wsgi"))
+
+
+def test_lists_drop_blanks_and_defaults_apply() -> None:
+    environ = Env({"ALLOWED_HOSTS": " a.example.com, ,b.example.com ", "DEBUG": "Yes"})
+    assert environ.items("ALLOWED_HOSTS") == ["a.example.com", "b.example.com"]
+    assert environ.boolean("DEBUG") is True
+    assert environ.boolean("MISSING", False) is False
+    assert environ.integer("MISSING", 3) == 3
+
+
+def test_database_defaults_to_a_sqlite_file_with_wal() -> None:
+    config = database_config(Env({}), base_dir="/srv/app")
+    assert config["ENGINE"] == "django.db.backends.sqlite3"
+    assert config["NAME"] == "/srv/app/var/db.sqlite3"
+    assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+    assert config["CONN_MAX_AGE"] == 600
+
+
+def test_database_url_selects_postgresql_with_persistent_checked_connections() -> None:
+    environ = Env(
+        {
+            "DATABASE_URL": "postgres://keel:pw@db.internal:5432/keel",
+            "DATABASE_CONN_MAX_AGE": "60",
+        }
+    )
+    config = database_config(environ)
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["HOST"], config["NAME"], config["CONN_MAX_AGE"]) == ("db.internal", "keel", 60)
+    assert config["CONN_HEALTH_CHECKS"] is True
+    assert config["OPTIONS"]["connect_timeout"] == 5
+
+
+def test_database_parts_build_postgresql_without_a_url() -> None:
+    environ = Env(
+        {
+            "DATABASE_HOST": "db.internal",
+            "DATABASE_NAME": "keel",
+            "DATABASE_USER": "keel",
+            "DATABASE_PASSWORD": "from-secrets-manager",
+        }
+    )
+    config = database_config(environ)
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert config["PASSWORD"] == "from-secrets-manager"
+
+
+def test_database_parts_missing_one_names_it() -> None:
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_PASSWORD"):
+        database_config(Env({"DATABASE_HOST": "db", "DATABASE_NAME": "k", "DATABASE_USER": "k"}))
+
+
+def test_bad_database_url_does_not_echo_the_password() -> None:
+    with pytest.raises(ImproperlyConfigured) as raised:
+        database_config(Env({"DATABASE_URL": "nosuchdb://user:hunter2@host/db"}))
+    assert "hunter2" not in str(raised.value)
+    assert "DATABASE_URL" in str(raised.value)
