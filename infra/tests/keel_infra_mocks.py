@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,6 +228,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 def deploy(config: StackConfig) -> Deployment:
     """Build keel for ``config`` against fresh mocks and return everything registered."""
+    return run_program(config.stack, lambda: KeelApp("keel", config))
+
+
+def run_program(
+    stack: str, build: Callable[[], KeelApp], config: Mapping[str, str] | None = None
+) -> Deployment:
+    """Run ``build`` in a fresh mocked Pulumi runtime with ``config`` as the stack's config."""
     mocks = KeelMocks()
     monitor = RecordingMonitor(mocks)
     # Pulumi's synchronous helpers ask for the current loop; giving them one avoids
@@ -235,20 +242,20 @@ def deploy(config: StackConfig) -> Deployment:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(
-        mocks, project="keel", stack=config.stack, preview=False, monitor=monitor
-    )
+    pulumi.runtime.set_mocks(mocks, project="keel", stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(dict(config or {}))
     built: dict[str, Any] = {}
 
     @pulumi.runtime.test
     def program() -> pulumi.Output:
-        app = KeelApp("keel", config)
+        app = build()
         built["app"] = app
         return pulumi.Output.all(**app.outputs).apply(lambda outputs: built.update(outputs))
 
     try:
         program()
     finally:
+        pulumi.runtime.set_all_config({})
         loop.run_until_complete(loop.shutdown_default_executor())
         asyncio.set_event_loop(None)
         loop.close()
