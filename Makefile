@@ -43,5 +43,22 @@ typecheck:
 hadolint:
 	@if [ -f Dockerfile ]; then $(BIN)/hadolint Dockerfile; fi
 
+# wrk (a C load generator) from Debian when missing and we may install; else say how.
+define ensure_wrk
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } \
+		|| { echo "install wrk first: apt-get install wrk (Debian/Ubuntu) or brew install wrk"; exit 2; }
+endef
+
+bench:
+	@$(UV) sync --locked --python "$(PYTHON)" --group bench --quiet
+	$(ensure_wrk)
+	$(BIN)/python -m bench
+
+bench-smoke:
+	@$(UV) sync --locked --python "$(PYTHON)" --group bench --quiet
+	$(ensure_wrk)
+	$(BIN)/python -m bench --smoke
+
 clean:
 	rm -rf $(VENV) staticfiles var .mypy_cache .ruff_cache

@@ -1,0 +1,75 @@
+"""5. Cold start (process start -> first /healthz 200) and resident memory per process."""
+
+from __future__ import annotations
+
+import statistics
+import time
+import urllib.request
+from typing import Any
+
+from bench.environment import base_environment
+from bench.harness import Run, emit
+from bench.processes import BIN, Service, rss_mb
+from bench.servers import STREAM_SERVERS
+
+NAME = "cold_start"
+
+
+def warm_requests(service: Service, count: int) -> None:
+    """Touch the API and a JSON view so the workers' RSS includes a served request."""
+    for index in range(count):
+        path = "/api/ping/" if index % 2 else "/demo/json/"
+        with urllib.request.urlopen(service.url + path, timeout=5) as response:
+            response.read()
+
+
+def run(bench: Run) -> dict[str, Any]:
+    started = time.monotonic()
+    starts = bench.pick(full=5, smoke=1)
+    rows = []
+    for label in ("keel-asgi", "keel-wsgi"):
+        times: list[float] = []
+        master_rss: float | None = None
+        worker_rss: list[float | None] = []
+        for attempt in range(starts):
+            service = STREAM_SERVERS[label](base_environment(**bench.sqlite)).start()
+            try:
+                times.append(service.wait_healthy(timeout=30.0))
+                if attempt == starts - 1:
+                    warm_requests(service, 40)
+                    assert service.process is not None
+                    master_rss = rss_mb(service.process.pid)
+                    worker_rss = [rss_mb(pid) for pid in service.worker_pids()]
+            finally:
+                service.stop()
+        rows.append(
+            {
+                "process": f"keel web --server {label.removeprefix('keel-')}",
+                "starts": len(times),
+                "first_200_median_s": round(statistics.median(times), 3),
+                "first_200_all_s": [round(value, 3) for value in times],
+                "master_rss_mb": master_rss,
+                "worker_rss_mb": worker_rss,
+            }
+        )
+    worker = Service(
+        name="cold-start-keel-worker",
+        argv=[str(BIN / "keel"), "worker"],
+        environment=base_environment(**bench.sqlite),
+    ).start()
+    try:
+        time.sleep(bench.pick(full=3.0, smoke=1.0))
+        assert worker.process is not None
+        rows.append(
+            {
+                "process": "keel worker",
+                "note": "placeholder role until the DBOS worker lands",
+                "master_rss_mb": rss_mb(worker.process.pid),
+                "worker_rss_mb": [rss_mb(pid) for pid in worker.worker_pids()],
+            }
+        )
+    finally:
+        worker.stop()
+    for row in rows:
+        print(f"  {row}", flush=True)
+    return emit(NAME, {"rows": rows}, started=started)

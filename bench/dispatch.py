@@ -1,0 +1,155 @@
+"""3. Agent-run dispatch: enqueue -> start latency and no-op runs/s, per job system.
+
+Each system gets one worker process with its defaults on the same machine, and the
+same enqueuing client process (bench.dispatch_client): Celery with the Redis broker,
+django-tasks-db's ``db_worker``, raw DBOS with a queue, and keel's service layer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.environment import (
+    base_environment,
+    database_url,
+    drop_postgres_database,
+    postgres_database,
+    sqlite_database,
+)
+from bench.harness import Run, emit
+from bench.processes import BIN, REPO, RESULTS, Service
+
+NAME = "dispatch"
+PYTHON = sys.executable
+
+
+def worker(system: str, environment: dict[str, str]) -> Service:
+    argv = {
+        "celery": [
+            str(BIN / "celery"),
+            "-A",
+            "bench.celery_app",
+            "worker",
+            "--loglevel",
+            "WARNING",
+            "--concurrency",
+            "2",
+        ],
+        "django-tasks-db": [str(BIN / "keel"), "manage", "db_worker"],
+        "dbos": [PYTHON, "-m", "bench.dbos_app"],
+    }[system]
+    return Service(
+        name=f"dispatch-{system}-{uuid.uuid4().hex[:6]}", argv=argv, environment=environment
+    )
+
+
+def measure(
+    system: str, environment: dict[str, str], latency: int, throughput: int
+) -> dict[str, Any]:
+    service = worker(system, environment).start()
+    try:
+        result = subprocess.run(
+            [
+                PYTHON,
+                "-m",
+                "bench.dispatch_client",
+                system,
+                "--tag",
+                uuid.uuid4().hex,
+                "--latency",
+                str(latency),
+                "--throughput",
+                str(throughput),
+            ],
+            env=environment,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{system} client failed:\n{result.stderr[-3000:]}")
+        summary: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+        if not summary["ready"]:
+            raise RuntimeError(f"{system} worker never ran a job:\n{service.log_tail()}")
+        summary["worker_pid_count"] = 1 + len(service.worker_pids())
+        return summary
+    finally:
+        service.stop()
+
+
+@contextlib.contextmanager
+def databases(bench: Run) -> Iterator[list[tuple[str, dict[str, str], str]]]:
+    """Yield (label, Django database settings, DBOS system database) per database."""
+    dbos_sqlite = RESULTS / "dispatch-dbos.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{dbos_sqlite}{suffix}").unlink(missing_ok=True)
+    cases = [("sqlite", sqlite_database("dispatch"), str(dbos_sqlite))]
+    if not bench.postgres or bench.smoke:
+        yield cases
+        return
+    import psycopg
+
+    from bench.environment import POSTGRES_ADMIN_URL
+
+    # Created empty here so the enqueuing client can connect before DBOS migrates it.
+    dbos_name = f"keel_bench_dbos_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{dbos_name}"')
+    with postgres_database() as postgres:
+        try:
+            yield [*cases, ("postgresql", postgres, database_url(dbos_name))]
+        finally:
+            drop_postgres_database(dbos_name)
+
+
+def run(bench: Run) -> dict[str, Any]:
+    started = time.monotonic()
+    latency = bench.pick(full=15, smoke=2)
+    throughput = bench.pick(full=300, smoke=10)
+    rows = []
+    with databases(bench) as cases:
+        celery_environment = base_environment(
+            DJANGO_SETTINGS_MODULE="bench.settings",
+            BENCH_CELERY_QUEUE=f"keel-bench-{uuid.uuid4().hex[:8]}",
+            **cases[0][1],
+        )
+        rows.append(
+            {"database": "redis", **measure("celery", celery_environment, latency, throughput)}
+        )
+        for label, django_database, dbos_database in cases:
+            environment = base_environment(
+                DJANGO_SETTINGS_MODULE="bench.settings",
+                BENCH_DBOS_DATABASE=dbos_database,
+                **django_database,
+            )
+            for system in ("django-tasks-db", "dbos"):
+                rows.append(
+                    {"database": label, **measure(system, environment, latency, throughput)}
+                )
+            rows.append(
+                {
+                    "database": label,
+                    "system": "keel",
+                    "pending": "keel's agent-run service layer (src/keel/agents) has not landed",
+                }
+            )
+    for row in rows:
+        print(
+            f"  {row['system']:16} {row['database']:10} {row.get('latency')} {row.get('runs_per_second')}/s",
+            flush=True,
+        )
+    return emit(
+        NAME,
+        {"latency_jobs": latency, "throughput_jobs": throughput, "rows": rows},
+        started=started,
+    )

@@ -1,0 +1,129 @@
+"""Enqueue no-op jobs into one job system and time them: ``python -m bench.dispatch_client``.
+
+Runs as its own process (like the web role that enqueues in production), so each
+system's client is set up the way its documentation says, Django included. Prints one
+JSON line: enqueue->start latencies and the no-op throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+from collections.abc import Callable
+
+from bench.jobs import key, sink
+from bench.stats import latency_summary
+
+Enqueue = Callable[[str, int, float], None]
+
+
+def celery_enqueuer() -> Enqueue:
+    from bench.celery_app import noop
+
+    return lambda tag, job, enqueued_at: noop.delay(tag, job, enqueued_at) and None
+
+
+def django_tasks_enqueuer() -> Enqueue:
+    import django
+
+    django.setup()
+    from bench.django_jobs import noop
+
+    return lambda tag, job, enqueued_at: noop.enqueue(tag, job, enqueued_at) and None
+
+
+def dbos_enqueuer() -> Enqueue:
+    from dbos import DBOSClient
+
+    from bench.dbos_app import QUEUE, WORKFLOW, system_database
+
+    client = DBOSClient(**system_database())
+    options = {"queue_name": QUEUE, "workflow_name": WORKFLOW}
+    return lambda tag, job, enqueued_at: client.enqueue(options, tag, job, enqueued_at) and None  # type: ignore[arg-type]
+
+
+ENQUEUERS: dict[str, Callable[[], Enqueue]] = {
+    "celery": celery_enqueuer,
+    "django-tasks-db": django_tasks_enqueuer,
+    "dbos": dbos_enqueuer,
+}
+
+
+def wait_for(tag: str, count: int, timeout: float) -> list[list[float]]:
+    """Wait until ``count`` jobs of ``tag`` have started (or ``timeout``); return records."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and sink().llen(key(tag)) < count:
+        time.sleep(0.005)
+    return [json.loads(item) for item in sink().lrange(key(tag), 0, -1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("system", choices=sorted(ENQUEUERS))
+    parser.add_argument("--tag", required=True)
+    parser.add_argument("--latency", type=int, default=10, help="sequential jobs timed")
+    parser.add_argument("--throughput", type=int, default=100, help="jobs enqueued at once")
+    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--jitter", type=float, default=1.0, help="max pause between jobs (s)")
+    arguments = parser.parse_args()
+    enqueue = ENQUEUERS[arguments.system]()
+
+    # Warm-up: the worker is up when a first job has run.
+    warm_tag = f"{arguments.tag}-warm"
+    deadline = time.monotonic() + arguments.timeout
+    while True:
+        # The worker may still be creating its tables (DBOS migrates at launch).
+        try:
+            enqueue(warm_tag, 0, time.time())
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    ready = bool(wait_for(warm_tag, 1, arguments.timeout))
+
+    latencies: list[float] = []
+    latency_tag = f"{arguments.tag}-latency"
+    for job in range(arguments.latency if ready else 0):
+        # A random pause puts each enqueue at a random phase of a polling worker;
+        # enqueueing right after the previous job started would always wait a full poll.
+        time.sleep(random.uniform(0.0, arguments.jitter))
+        enqueue(latency_tag, job, time.time())
+        records = wait_for(latency_tag, job + 1, 10.0)
+        if len(records) <= job:
+            break
+        _, enqueued_at, started_at = records[job]
+        latencies.append(started_at - enqueued_at)
+
+    throughput_tag = f"{arguments.tag}-throughput"
+    first = time.time()
+    for job in range(arguments.throughput if ready else 0):
+        enqueue(throughput_tag, job, time.time())
+    enqueued_in = time.time() - first
+    records = wait_for(throughput_tag, arguments.throughput, arguments.timeout) if ready else []
+    last = max((record[2] for record in records), default=first)
+    completed = len(records)
+    for tag in (warm_tag, latency_tag, throughput_tag):
+        sink().delete(key(tag))
+    print(
+        json.dumps(
+            {
+                "system": arguments.system,
+                "ready": ready,
+                "latency": latency_summary(latencies),
+                "runs": arguments.throughput,
+                "completed": completed,
+                "enqueue_seconds": round(enqueued_in, 3),
+                "runs_per_second": round(completed / (last - first), 1) if completed else None,
+                "pid": os.getpid(),
+            }
+        ),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

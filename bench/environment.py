@@ -1,0 +1,106 @@
+"""The environment every process under test gets, and the databases they share."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+from bench.processes import BIN, REPO, RESULTS
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def base_environment(**overrides: str) -> dict[str, str]:
+    """Production-like settings (DEBUG off) for the example project on loopback."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "KEEL_", "PYTEST_", "DATABASE_", "WEB_", "GRANIAN_"))
+        and key not in {"ECS_CONTAINER_METADATA_URI_V4", "SQLITE_PATH"}
+    }
+    environment.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "example.settings",
+            "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'src'}",
+            "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-abcdef",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DEBUG": "false",
+            "SECURE_SSL_REDIRECT": "false",
+            "WEB_CONCURRENCY": "2",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    environment.update(overrides)
+    return environment
+
+
+def migrate(environment: dict[str, str]) -> None:
+    """Apply the bench settings' migrations (the example project plus django-tasks-db)."""
+    result = subprocess.run(
+        [str(BIN / "keel"), "migrate"],
+        env={**environment, "DJANGO_SETTINGS_MODULE": "bench.settings"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"keel migrate failed:\n{result.stdout}\n{result.stderr}")
+
+
+def sqlite_database(name: str) -> dict[str, str]:
+    """Return settings for a fresh, migrated SQLite file under bench/results."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            (RESULTS / f"{path.name}{suffix}").unlink()
+    database = {"SQLITE_PATH": str(path)}
+    migrate(base_environment(**database))
+    return database
+
+
+@contextlib.contextmanager
+def postgres_database(prefix: str = "keel_bench") -> Iterator[dict[str, str]]:
+    """Create a fresh, migrated PostgreSQL database for the block; drop it afterwards."""
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = database_url(name)
+    try:
+        database = {"DATABASE_URL": url}
+        migrate(base_environment(**database))
+        yield database
+    finally:
+        drop_postgres_database(name)
+
+
+def database_url(name: str) -> str:
+    return urlunsplit(urlsplit(POSTGRES_ADMIN_URL)._replace(path=f"/{name}"))
+
+
+def drop_postgres_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def postgres_available() -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
