@@ -13,6 +13,7 @@ import os
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
 from bench.jobs import key, sink
 from bench.stats import latency_summary
@@ -23,7 +24,10 @@ Enqueue = Callable[[str, int, float], None]
 def celery_enqueuer() -> Enqueue:
     from bench.celery_app import noop
 
-    return lambda tag, job, enqueued_at: noop.delay(tag, job, enqueued_at) and None
+    def enqueue(tag: str, job: int, enqueued_at: float) -> None:
+        noop.delay(tag, job, enqueued_at)
+
+    return enqueue
 
 
 def django_tasks_enqueuer() -> Enqueue:
@@ -32,7 +36,10 @@ def django_tasks_enqueuer() -> Enqueue:
     django.setup()
     from bench.django_jobs import noop
 
-    return lambda tag, job, enqueued_at: noop.enqueue(tag, job, enqueued_at) and None
+    def enqueue(tag: str, job: int, enqueued_at: float) -> None:
+        noop.enqueue(tag, job, enqueued_at)
+
+    return enqueue
 
 
 def dbos_enqueuer() -> Enqueue:
@@ -41,8 +48,12 @@ def dbos_enqueuer() -> Enqueue:
     from bench.dbos_app import QUEUE, WORKFLOW, system_database
 
     client = DBOSClient(**system_database())
-    options = {"queue_name": QUEUE, "workflow_name": WORKFLOW}
-    return lambda tag, job, enqueued_at: client.enqueue(options, tag, job, enqueued_at) and None  # type: ignore[arg-type]
+    options: Any = {"queue_name": QUEUE, "workflow_name": WORKFLOW}
+
+    def enqueue(tag: str, job: int, enqueued_at: float) -> None:
+        client.enqueue(options, tag, job, enqueued_at)
+
+    return enqueue
 
 
 ENQUEUERS: dict[str, Callable[[], Enqueue]] = {

@@ -61,8 +61,8 @@ def health_rows(results: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]
 def targets(results: dict[str, Any]) -> list[list[str]]:
     rows: list[list[str]] = []
     health = health_rows(results)
-    largest = max((streams for _, streams in health), default=None)
-    keel = health.get(("keel-asgi", largest or 0))
+    largest = max((streams for _, streams in health), default=0)
+    keel = health.get(("keel-asgi", largest))
     if keel:
         anchors = ", ".join(
             f"{server}: {health[(server, largest)]['healthz']['failures']} of "
