@@ -46,6 +46,15 @@ def migrate() -> int:
     return run_migrate()
 
 
+def preflight(server: str, interval: float | None) -> int:
+    # Not django.setup() here: a missing variable must become a line in the report, not a
+    # traceback, so preflight loads the settings itself.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
+    from keel.runtime.preflight import run_preflight
+
+    return run_preflight(server=server, interval=interval)
+
+
 def manage(arguments: Sequence[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
     from django.core.management import execute_from_command_line
@@ -70,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     roles.add_parser("worker", help="run durable agent workflows")
     roles.add_parser("migrate", help="apply migrations under a PostgreSQL advisory lock")
+    preflight_parser = roles.add_parser(
+        "preflight", help="check this environment the way ECS and the ALB will, before a deploy"
+    )
+    preflight_parser.add_argument(
+        "--server", choices=("asgi", "wsgi"), default=os.environ.get("KEEL_SERVER", "asgi")
+    )
+    preflight_parser.add_argument(
+        "--interval",
+        type=float,
+        default=None,
+        help="seconds between health checks (default: the target group's); the timeout "
+        "and thresholds are always the target group's",
+    )
     manage_parser = roles.add_parser("manage", help="run a Django management command")
     manage_parser.add_argument("arguments", nargs=argparse.REMAINDER)
     return parser
@@ -84,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return worker()
     if arguments.role == "migrate":
         return migrate()
+    if arguments.role == "preflight":
+        return preflight(arguments.server, arguments.interval)
     return manage(arguments.arguments)
 
 

@@ -33,8 +33,10 @@ else:
 # spreads connections across workers (2-3x throughput measured, docs/benchmarks.md).
 reuse_port = True
 
-keepalive = constants.KEEPALIVE
-graceful_timeout = constants.WEB_GRACEFUL_TIMEOUT
+# Overridable so a task definition can be tuned, and so ``keel preflight`` can be shown a
+# wrong value; preflight fails a deploy whose values break constants.check_timeouts.
+keepalive = env.integer("WEB_KEEPALIVE", constants.KEEPALIVE, minimum=1)
+graceful_timeout = env.integer("WEB_GRACEFUL_TIMEOUT", constants.WEB_GRACEFUL_TIMEOUT, minimum=1)
 timeout = constants.WORKER_TIMEOUT
 
 # Trust X-Forwarded-* (and so HTTPS) only from the load balancer's network.

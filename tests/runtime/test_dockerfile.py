@@ -1,0 +1,188 @@
+"""The Dockerfile's runtime contract matches what the tests run and what ECS relies on.
+
+No Docker engine runs where the suite runs, so the image is never built here. Instead
+``tests/e2e/test_container_contract.py`` replays the build stage's RUN steps and starts
+each role with the final stage's ENTRYPOINT, CMD and ENV. This module parses the
+Dockerfile both use and pins the parts of it that ECS and the tests depend on, so a
+change to one without the other fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from keel.runtime import constants
+from keel.runtime.cli import build_parser
+
+DOCKERFILE = Path(__file__).resolve().parents[2] / "Dockerfile"
+
+#: Inits that run as PID 1 and forward SIGTERM to their child: ``tini -- keel ...``.
+SIGNAL_FORWARDING_INITS = {"tini", "/usr/bin/tini", "dumb-init", "/usr/bin/dumb-init"}
+#: The roles the image exists to run (docs/deploy.md).
+ROLES = {"web", "worker", "migrate", "preflight"}
+
+
+@dataclass
+class Stage:
+    """One FROM ... stage: its name and its instructions in order."""
+
+    name: str
+    instructions: list[tuple[str, str]] = field(default_factory=list)
+
+    def all(self, keyword: str) -> list[str]:
+        return [argument for name, argument in self.instructions if name == keyword]
+
+    def last(self, keyword: str) -> str:
+        found = self.all(keyword)
+        assert found, f"stage {self.name!r} has no {keyword}"
+        return found[-1]
+
+    def environment(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        """Return the stage's ENV values, expanding ``$NAME`` against earlier values."""
+        environment = dict(base or {})
+        for argument in self.all("ENV"):
+            for pair in shlex.split(argument):
+                name, _, value = pair.partition("=")
+                for known, known_value in environment.items():
+                    value = value.replace(f"${known}", known_value)
+                environment[name] = value
+        return environment
+
+    def exec_form(self, keyword: str) -> list[str]:
+        argument = self.last(keyword)
+        value = json.loads(argument)
+        assert isinstance(value, list), f"{keyword} must be exec form (a JSON array)"
+        return [str(item) for item in value]
+
+
+def parse_dockerfile(path: Path = DOCKERFILE) -> list[Stage]:
+    """Split a Dockerfile into stages of (INSTRUCTION, argument) pairs."""
+    logical: list[str] = []
+    pending = ""
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1].strip() + " "
+            continue
+        logical.append(pending + line)
+        pending = ""
+    stages: list[Stage] = []
+    for line in logical:
+        keyword, _, argument = line.partition(" ")
+        keyword = keyword.upper()
+        if keyword == "FROM":
+            words = argument.split()
+            name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else str(len(stages))
+            stages.append(Stage(name=name))
+        elif stages:
+            stages[-1].instructions.append((keyword, argument.strip()))
+    return stages
+
+
+def stage(name: str) -> Stage:
+    for candidate in parse_dockerfile():
+        if candidate.name == name:
+            return candidate
+    raise AssertionError(f"the Dockerfile has no stage named {name!r}")
+
+
+def final_stage() -> Stage:
+    return parse_dockerfile()[-1]
+
+
+def role_command(role_arguments: list[str] | None = None) -> list[str]:
+    """Return the argv the image runs: ENTRYPOINT + (the given role, or CMD)."""
+    runtime = final_stage()
+    return runtime.exec_form("ENTRYPOINT") + (role_arguments or runtime.exec_form("CMD"))
+
+
+def keel_arguments(command: list[str]) -> list[str]:
+    """Drop the init (``tini --``) and the ``keel`` program name from an image argv."""
+    start = command.index("keel")
+    return command[start + 1 :]
+
+
+def test_entrypoint_is_a_signal_forwarding_init_running_keel_in_exec_form() -> None:
+    entrypoint = final_stage().exec_form("ENTRYPOINT")
+    assert entrypoint[0] in SIGNAL_FORWARDING_INITS
+    # "--" ends the init's own options, so role arguments are never read as the init's.
+    assert entrypoint[1:] == ["--", "keel"]
+
+
+def test_default_command_is_the_web_role_and_every_role_parses() -> None:
+    assert final_stage().exec_form("CMD") == ["web"]
+    parser = build_parser()
+    for role in ROLES:
+        assert parser.parse_args(keel_arguments(role_command([role]))).role == role
+
+
+def test_final_stage_runs_as_a_numeric_non_root_user() -> None:
+    user, _, group = final_stage().last("USER").partition(":")
+    assert user.isdigit()
+    assert group.isdigit()
+    assert int(user) != 0
+    assert int(group) != 0
+
+
+def test_exposed_port_is_the_port_the_target_group_forwards_to() -> None:
+    assert final_stage().all("EXPOSE") == [str(constants.PORT)]
+    assert final_stage().environment()["PORT"] == str(constants.PORT)
+
+
+def test_runtime_environment_puts_the_venv_first_and_suits_a_read_only_filesystem() -> None:
+    environment = final_stage().environment({"PATH": "/usr/local/bin:/usr/bin:/bin"})
+    assert environment["PATH"].startswith("/app/.venv/bin:")
+    assert environment["PYTHONUNBUFFERED"] == "1"
+    assert environment["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert environment["DJANGO_SETTINGS_MODULE"] == "example.settings"
+    # The static files the build collected are where the settings look for them.
+    assert environment["STATIC_ROOT"] == stage("build").environment()["STATIC_ROOT"]
+
+
+def test_build_stage_installs_the_locked_runtime_dependencies_only() -> None:
+    runs = " ".join(stage("build").all("RUN"))
+    assert "uv sync --locked --no-dev --no-editable" in runs
+    assert "collectstatic --noinput" in runs
+    assert stage("build").environment()["UV_COMPILE_BYTECODE"] == "1"
+
+
+def test_final_stage_is_slim_python_without_compilers() -> None:
+    froms = [
+        line.split()[1]
+        for line in DOCKERFILE.read_text().splitlines()
+        if line.upper().startswith("FROM ")
+    ]
+    assert froms == ["${PYTHON_IMAGE}", "${PYTHON_IMAGE}"]
+    assert "ARG PYTHON_IMAGE=python:3.13-slim" in DOCKERFILE.read_text()
+    installs = " ".join(final_stage().all("RUN"))
+    for compiler in ("gcc", "build-essential", "g++", "clang", "make "):
+        assert compiler not in installs
+    copied = final_stage().all("COPY")
+    assert all("--from=build" in argument for argument in copied)
+    assert {argument.split()[-1] for argument in copied} == {"/app/.venv", "/app/staticfiles"}
+
+
+def test_dockerignore_keeps_the_venv_git_databases_and_env_files_out() -> None:
+    ignored = {
+        line.strip()
+        for line in (DOCKERFILE.parent / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {".venv", ".git", "var", "*.sqlite3", ".env", ".env.*", "staticfiles"} <= ignored
+
+
+def test_hadolint_finds_nothing() -> None:
+    hadolint = Path(sys.executable).parent / "hadolint"
+    result = subprocess.run(
+        [str(hadolint), str(DOCKERFILE)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
