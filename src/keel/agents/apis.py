@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest, JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -23,6 +24,7 @@ from keel.agents.serializers import (
     RunListFilterSerializer,
     RunSerializer,
 )
+from keel.agents.throttles import RunCreateRateThrottle
 from keel.streaming import SSEResponse, streaming_view
 
 UNAUTHORIZED = OpenApiResponse(ErrorSerializer, description="No or an invalid token.")
@@ -31,6 +33,10 @@ NOT_FOUND = OpenApiResponse(
 )
 BAD_REQUEST = OpenApiResponse(
     OpenApiTypes.OBJECT, description="Invalid input; the body names each offending field."
+)
+THROTTLED = OpenApiResponse(
+    ErrorSerializer,
+    description="Too many runs created recently; retry after Retry-After seconds.",
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -41,6 +47,9 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 
 class RunListCreateApi(APIView):
+    # POST only (the throttle ignores GET): RUNS_CREATE_RATE per user.
+    throttle_classes = [RunCreateRateThrottle]
+
     @extend_schema(
         operation_id="runs_list",
         parameters=[RunListFilterSerializer],
@@ -64,6 +73,7 @@ class RunListCreateApi(APIView):
             400: BAD_REQUEST,
             401: UNAUTHORIZED,
             413: OpenApiResponse(ErrorSerializer, description="The request body is too large."),
+            429: THROTTLED,
             503: OpenApiResponse(ErrorSerializer, description="The run could not be queued."),
         },
     )
@@ -75,7 +85,7 @@ class RunListCreateApi(APIView):
             raise exceptions.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
         try:
             run, created = services.run_create(
-                owner=request.user,  # type: ignore[arg-type]  (IsAuthenticated)
+                owner=cast(User, request.user),  # IsAuthenticated let only users in
                 idempotency_key=key,
                 **body.validated_data,
             )
@@ -140,13 +150,14 @@ def run_events(request: HttpRequest, run_id: uuid.UUID) -> SSEResponse | JsonRes
     A plain Django view (DRF views are sync-only): it authenticates here, then
     ``SSEResponse`` streams asynchronously under ASGI and synchronously under WSGI.
     """
-    if request.method != "GET":
-        return _error(405, "method_not_allowed", "Use GET.")
+    # Authenticate first, as DRF views do: without a token every method is 401.
     user = _user(request)
     if user is None:
         response = _error(401, "not_authenticated", "Authentication credentials were not provided.")
         response["WWW-Authenticate"] = "Token"
         return response
+    if request.method != "GET":
+        return _error(405, "method_not_allowed", "Use GET.")
     from django.http import Http404
 
     try:

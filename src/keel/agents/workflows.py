@@ -51,7 +51,7 @@ async def _run_agent(run_id: str) -> None:
             error=f"{type(error).__name__}: {error}"[:2000],
         )
         return
-    usage = result.usage()
+    usage = result.usage
     await asyncio.to_thread(
         services.run_finish,
         run_id=run_id,

@@ -1,0 +1,56 @@
+"""Limit how fast one user can create runs: DRF throttling counted in the database.
+
+DRF's stock throttles keep their history in Django's cache, and the default cache is
+per process: with two gunicorn workers on each of several ECS tasks a user would get
+the configured rate many times over. The runs themselves already record who created
+them and when (indexed by owner and creation time), so this throttle counts those
+instead: one indexed query per run creation, the same answer in every process and
+task, and no cache service to run. Two requests racing at the limit may both pass; the
+limit is a guard against abuse, not a quota.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+from keel.agents.models import AgentRun
+
+#: The key of ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` holding the creation rate.
+RUNS_SCOPE = "runs"
+
+
+class RunCreateRateThrottle(BaseThrottle):
+    """Refuse a POST that would create more than the ``runs`` rate for the user (429)."""
+
+    scope = RUNS_SCOPE
+
+    def __init__(self) -> None:
+        self.wait_seconds: float | None = None
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        if request.method != "POST" or rate is None or not request.user.is_authenticated:
+            return True
+        limit, period = SimpleRateThrottle.parse_rate(self, rate)  # type: ignore[arg-type]
+        now = timezone.now()
+        recent = list(
+            AgentRun.objects.filter(
+                owner_id=request.user.pk, created_at__gt=now - timedelta(seconds=period)
+            )
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)[:limit]
+        )
+        if len(recent) < limit:
+            return True
+        # The oldest of the last ``limit`` runs leaves the window first.
+        self.wait_seconds = max((recent[-1] + timedelta(seconds=period) - now).total_seconds(), 1.0)
+        return False
+
+    def wait(self) -> float | None:
+        return self.wait_seconds

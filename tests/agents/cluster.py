@@ -1,0 +1,196 @@
+"""A keel web process plus workers on one scratch database, for process-level run tests.
+
+Also drops the DBOS system database DBOS created next to a PostgreSQL scratch database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from tests.processes import (
+    KeelProcess,
+    base_environment,
+    keel_web,
+    postgres_url,
+    run_keel,
+    scratch_database,
+)
+
+FINISHED = {"succeeded", "failed", "cancelled", "timed_out"}
+
+CREATE_USERS = """
+import json
+from keel.agents.services import api_user_create
+print(json.dumps({name: api_user_create(username=name)[1] for name in %r}))
+"""
+
+
+@dataclass
+class Cluster:
+    environment: dict[str, str]
+    web: KeelProcess
+    tokens: dict[str, str]
+    log_dir: Path
+    side_effect_log: Path
+    workers: list[KeelProcess] = field(default_factory=list)
+
+    def start_worker(self, timeout: float = 30.0, **overrides: str) -> KeelProcess:
+        """Start ``keel worker`` and wait until it has launched DBOS and registered."""
+        index = len(self.workers)
+        worker = KeelProcess(
+            args=["worker"],
+            environment={**self.environment, **overrides},
+            log_path=self.log_dir / f"worker-{index}.log",
+        ).start()
+        self.workers.append(worker)
+        deadline = time.monotonic() + timeout
+        while '"worker started"' not in worker.log():
+            assert worker.process is not None
+            if worker.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"worker did not start:\n{worker.log()[-4000:]}")
+            time.sleep(0.05)
+        return worker
+
+    def client(self, user: str | None) -> httpx.Client:
+        headers = {"Host": "app.example.com"}
+        if user is not None:
+            headers["Authorization"] = f"Token {self.tokens[user]}"
+        return httpx.Client(base_url=self.web.url, headers=headers, timeout=15)
+
+    def create_run(self, user: str, agent: str = "counting", **run_input: Any) -> dict[str, Any]:
+        with self.client(user) as api:
+            response = api.post("/api/runs/", json={"agent": agent, "input": run_input})
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def get_run(self, user: str, run_id: str) -> dict[str, Any]:
+        with self.client(user) as api:
+            response = api.get(f"/api/runs/{run_id}/")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def wait_runs(
+        self, user_runs: list[tuple[str, str]], statuses: set[str] = FINISHED, timeout: float = 60
+    ) -> list[dict[str, Any]]:
+        """Wait until every (user, run id) reaches one of ``statuses``; return the runs."""
+        deadline = time.monotonic() + timeout
+        pending = dict.fromkeys(user_runs)
+        while True:
+            for user, run_id in [key for key, value in pending.items() if value is None]:
+                run = self.get_run(user, run_id)
+                if run["status"] in statuses:
+                    pending[(user, run_id)] = run
+            if all(value is not None for value in pending.values()):
+                return [run for run in pending.values() if run is not None]
+            if time.monotonic() > deadline:
+                waiting = [key for key, value in pending.items() if value is None]
+                raise AssertionError(f"runs not {statuses} after {timeout} s: {waiting}")
+            time.sleep(0.1)
+
+    def side_effects(self) -> Counter[tuple[str, int]]:
+        """How many times each (run id, step) tool call ran to its end."""
+        if not self.side_effect_log.exists():
+            return Counter()
+        return Counter((run_id, step) for run_id, step, _ in self.side_effect_lines())
+
+    def side_effect_lines(self) -> list[tuple[str, int, float]]:
+        """Each completed tool call: run id, step, and when it finished (unix time)."""
+        if not self.side_effect_log.exists():
+            return []
+        lines = []
+        for line in self.side_effect_log.read_text().splitlines():
+            parts = line.split(" ")
+            if len(parts) == 3 and parts[2]:  # a line still being written is skipped
+                lines.append((parts[0], int(parts[1]), float(parts[2])))
+        return lines
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop(timeout=15)
+
+
+@contextlib.contextmanager
+def system_database_dropped(database: dict[str, str]) -> Iterator[None]:
+    """Drop the ``<name>_dbos_sys`` database DBOS created beside a PostgreSQL scratch one."""
+    try:
+        yield
+    finally:
+        url = database.get("DATABASE_URL")
+        admin_url = postgres_url()
+        if url and admin_url:
+            import psycopg
+
+            name = urlsplit(url).path.lstrip("/") + "_dbos_sys"
+            with psycopg.connect(admin_url, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def cluster(
+    tmp_path: Path, *, users: list[str], server: str = "asgi", **overrides: str
+) -> Iterator[Cluster]:
+    """A migrated scratch database, users with tokens, and ``keel web``; add workers."""
+    side_effect_log = tmp_path / "side-effects.log"
+    with scratch_database(tmp_path) as database, system_database_dropped(database):
+        environment = base_environment(
+            **database,
+            AGENT_MODULES="example.demo.agents,tests.agents.counting_agent",
+            COUNTING_AGENT_LOG=str(side_effect_log),
+            AGENT_HEARTBEAT_INTERVAL="0.5",
+            AGENT_EXECUTOR_DEAD_AFTER="3",
+            AGENT_EVENT_POLL_INTERVAL="0.02",
+            AGENT_QUEUE_POLLING_INTERVAL="0.05",
+            SSE_HEARTBEAT_INTERVAL="0.5",
+            WORKER_GRACEFUL_TIMEOUT="20",
+            DATABASE_CONN_MAX_AGE="60",
+            # One web process, warmed below: the first run request in a process imports
+            # the agent modules (pydantic-ai), which takes seconds on this machine.
+            WEB_CONCURRENCY="1",
+            **overrides,
+        )
+        result = run_keel(["migrate"], environment)
+        assert result.returncode == 0, result.stdout + result.stderr
+        result = run_keel(["manage", "shell", "-c", CREATE_USERS % (users,)], environment)
+        assert result.returncode == 0, result.stdout + result.stderr
+        tokens = json.loads(result.stdout.strip().splitlines()[-1])
+        with keel_web(environment, server=server, log_dir=tmp_path) as web:
+            running = Cluster(
+                environment=environment,
+                web=web,
+                tokens=tokens,
+                log_dir=tmp_path,
+                side_effect_log=side_effect_log,
+            )
+            with running.client(users[0]) as api:
+                assert api.post("/api/runs/", json={"agent": "warm-up"}).status_code == 400
+            try:
+                yield running
+            finally:
+                running.stop()
+
+
+def read_events(response: httpx.Response, *, stop_after: int | None = None) -> list[dict[str, Any]]:
+    """Parse SSE events from a streaming response, optionally stopping at a sequence number."""
+    events: list[dict[str, Any]] = []
+    fields: dict[str, str] = {}
+    for line in response.iter_lines():
+        if line == "":
+            if "data" in fields:
+                events.append({"id": fields.get("id"), **json.loads(fields["data"])})
+                if stop_after is not None and events[-1]["sequence"] >= stop_after:
+                    return events
+            fields = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(": ")
+            fields[name] = value
+    return events

@@ -1,0 +1,58 @@
+"""A test agent whose tool leaves a side effect outside DBOS, so re-execution shows.
+
+Each ``work`` call appends ``<run id> <step> <unix time>`` to the file named by
+``COUNTING_AGENT_LOG`` after its delay: a step that completed (and was checkpointed)
+before a worker died must appear exactly once, however often the run was resumed.
+Worker processes in the e2e tests load it with ``AGENT_MODULES``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+from pydantic_ai import RunContext
+from pydantic_ai.models.function import FunctionModel
+
+from example.demo.agents import DemoInput, scripted_model
+from keel.agents.durable import durable_agent, tool_step
+from keel.agents.registry import AgentSpec, RunDeps, register
+
+counting_agent = durable_agent(
+    name="counting",
+    model=FunctionModel(stream_function=scripted_model, model_name="counting-scripted"),
+)
+
+
+@counting_agent.instructions
+def _instructions(ctx: RunContext[RunDeps]) -> str:
+    return f"Call the work tool {ctx.deps.input['steps']} times, then summarise."
+
+
+@tool_step("counting.work")
+async def _work(run_id: str, step: int, delay: float) -> str:
+    await asyncio.sleep(delay)
+    await asyncio.to_thread(_record, f"{run_id} {step} {time.time():.3f}\n")
+    return f"step {step} done"
+
+
+def _record(line: str) -> None:
+    with open(os.environ["COUNTING_AGENT_LOG"], "a") as log:
+        log.write(line)
+
+
+@counting_agent.tool
+async def work(ctx: RunContext[RunDeps], step: int) -> str:
+    """Do one unit of work and record it."""
+    return await _work(ctx.deps.run_id, step, float(ctx.deps.input["step_delay"]))
+
+
+register(
+    AgentSpec(
+        name="counting",
+        agent=counting_agent,
+        input_serializer=DemoInput,
+        prompt=lambda validated: str(validated["prompt"]),
+    )
+)

@@ -1,0 +1,133 @@
+"""Runs survive workers being killed (SIGKILL) and replaced on deploy (SIGTERM).
+
+Side effects of the counting agent's tool land in a file outside DBOS: a step that
+completed before a worker died must appear exactly once after the run is resumed.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.agents.cluster import Cluster, cluster
+
+pytestmark = pytest.mark.e2e
+
+USERS = ["ada", "bob", "cy", "di", "ed"]
+GENERATIONS = 4
+STEPS = 16
+STEP_DELAY = 0.5
+
+
+def wait_for(condition, timeout: float, message: str) -> float:  # type: ignore[no-untyped-def]
+    """Poll ``condition`` until true; return when it became true (monotonic)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(message)
+        time.sleep(0.02)
+    return time.monotonic()
+
+
+def in_a_tool_call(keel: Cluster, run_ids: list[str]) -> bool:
+    """True when every run is well inside a tool call's sleep: its last side effect is
+    0.05-0.5 s old (the sleep lasts STEP_DELAY), and it has steps left.
+
+    Killing there, never just after a side effect, keeps the kill out of the few
+    milliseconds between a tool's side effect and DBOS checkpointing it, when DBOS's
+    at-least-once step semantics would rightly run the step again.
+    """
+    latest: dict[str, tuple[int, float]] = {}
+    for run_id, step, finished_at in keel.side_effect_lines():
+        latest[run_id] = max(latest.get(run_id, (0, 0.0)), (step, finished_at))
+    now = time.time()
+    return all(
+        run_id in latest
+        and latest[run_id][0] < STEPS - 1
+        and 0.05 <= now - latest[run_id][1] <= 0.5
+        for run_id in run_ids
+    )
+
+
+def test_runs_resume_on_another_worker_after_sigkill_without_repeating_steps(
+    tmp_path: Path,
+) -> None:
+    """20 runs, each interrupted by SIGKILL mid-run, across a chain of workers."""
+    with cluster(tmp_path, users=USERS, AGENT_RUNS_PER_USER="5") as keel:
+        victim = keel.start_worker()
+        all_runs: list[tuple[str, str]] = []
+        resume_seconds: list[float] = []
+        for _generation in range(GENERATIONS):
+            runs = [
+                (user, keel.create_run(user, prompt="durable", steps=STEPS, step_delay=STEP_DELAY)["id"])
+                for user in USERS
+            ]
+            run_ids = [run_id for _, run_id in runs]
+            all_runs += runs
+            # Every run is claimed by the victim before its successor exists.
+            keel.wait_runs(runs, statuses={"running"}, timeout=20)
+            successor = keel.start_worker()
+            wait_for(lambda run_ids=run_ids: in_a_tool_call(keel, run_ids), 20, "no kill window")
+            killed_at = time.monotonic()
+            victim.signal(signal.SIGKILL)
+            done_before = keel.side_effects()
+            victim.wait(10)
+            for run_id in run_ids:
+                steps_done = max(step for (rid, step) in done_before if rid == run_id)
+                resumed_at = wait_for(
+                    lambda run_id=run_id, steps_done=steps_done: keel.side_effects()[
+                        (run_id, steps_done + 1)
+                    ]
+                    > 0,
+                    45,
+                    f"run {run_id} was not resumed within 45 s",
+                )
+                resume_seconds.append(resumed_at - killed_at)
+            victim = successor
+        finished = keel.wait_runs(all_runs, timeout=60)
+        effects = keel.side_effects()
+
+    assert len(all_runs) == GENERATIONS * len(USERS) == 20
+    assert {run["status"] for run in finished} == {"succeeded"}
+    assert [run["attempts"] for run in finished] == [2] * 20
+    for _, run_id in all_runs:
+        # Every step ran to its end exactly once, even those completed before the kill.
+        assert [effects[(run_id, step)] for step in range(1, STEPS + 1)] == [1] * STEPS, run_id
+    assert max(resume_seconds) < 45
+    print(f"resume after SIGKILL: max {max(resume_seconds):.1f} s over {len(all_runs)} runs")
+
+
+def test_sigterm_drains_the_worker_and_another_worker_finishes_its_run(tmp_path: Path) -> None:
+    with cluster(tmp_path, users=["ada"]) as keel:
+        leaving = keel.start_worker()
+        run_id = keel.create_run("ada", prompt="deploy", steps=8, step_delay=1.0)["id"]
+        wait_for(lambda: keel.side_effects()[(run_id, 1)] > 0, 20, "first step never ran")
+        staying = keel.start_worker()
+        # SIGTERM lands inside a tool call: just after one step's side effect appeared.
+        done = max(step for (rid, step) in keel.side_effects() if rid == run_id)
+        wait_for(lambda: keel.side_effects()[(run_id, done + 1)] > 0, 20, "run stalled")
+        time.sleep(0.3)
+        signalled_at = time.monotonic()
+        leaving.signal(signal.SIGTERM)
+        # Work queued after SIGTERM must go to the staying worker, never the leaving one.
+        later_id = keel.create_run("ada", prompt="after", steps=1, step_delay=0)["id"]
+        exit_code = leaving.wait(20)
+        exited_after = time.monotonic() - signalled_at
+        in_flight_step = done + 2
+        assert exit_code == 0, leaving.log()[-3000:]
+        # The tool call in flight (one second) finished and was checkpointed first.
+        assert keel.side_effects()[(run_id, in_flight_step)] == 1
+        assert in_flight_step < 8, "SIGTERM came too late to interrupt the run"
+        run, later = keel.wait_runs([("ada", run_id), ("ada", later_id)], timeout=30)
+        assert staying.process is not None
+        assert staying.process.poll() is None
+
+    assert exited_after < 20
+    assert (run["status"], run["attempts"]) == ("succeeded", 2)
+    assert (later["status"], later["attempts"]) == ("succeeded", 1)
+    effects = keel.side_effects()
+    assert [effects[(run_id, step)] for step in range(1, 9)] == [1] * 8
+    print(f"worker exited {exited_after:.2f} s after SIGTERM")
