@@ -18,8 +18,8 @@ pytestmark = pytest.mark.e2e
 
 USERS = ["ada", "bob", "cy", "di", "ed"]
 GENERATIONS = 4
-STEPS = 16
-STEP_DELAY = 0.5
+STEPS = 6
+STEP_DELAY = 0.6
 
 
 def wait_for(condition, timeout: float, message: str) -> float:  # type: ignore[no-untyped-def]
@@ -34,7 +34,7 @@ def wait_for(condition, timeout: float, message: str) -> float:  # type: ignore[
 
 def in_a_tool_call(keel: Cluster, run_ids: list[str]) -> bool:
     """True when every run is well inside a tool call's sleep: its last side effect is
-    0.05-0.5 s old (the sleep lasts STEP_DELAY), and it has steps left.
+    0.05 s to STEP_DELAY - 0.1 s old (the sleep lasts STEP_DELAY), and it has steps left.
 
     Killing there, never just after a side effect, keeps the kill out of the few
     milliseconds between a tool's side effect and DBOS checkpointing it, when DBOS's
@@ -47,7 +47,7 @@ def in_a_tool_call(keel: Cluster, run_ids: list[str]) -> bool:
     return all(
         run_id in latest
         and latest[run_id][0] < STEPS - 1
-        and 0.05 <= now - latest[run_id][1] <= 0.5
+        and 0.05 <= now - latest[run_id][1] <= STEP_DELAY - 0.1
         for run_id in run_ids
     )
 
@@ -55,38 +55,46 @@ def in_a_tool_call(keel: Cluster, run_ids: list[str]) -> bool:
 def test_runs_resume_on_another_worker_after_sigkill_without_repeating_steps(
     tmp_path: Path,
 ) -> None:
-    """20 runs, each interrupted by SIGKILL mid-run, across a chain of workers."""
+    """20 runs, each interrupted by SIGKILL mid-run, across a chain of workers.
+
+    Each generation's runs start together on an otherwise idle worker (so they stay in
+    step with each other); the worker is killed inside a tool call, a new worker starts
+    and must take the runs over from their last completed step.
+    """
     with cluster(tmp_path, users=USERS, AGENT_RUNS_PER_USER="5") as keel:
         victim = keel.start_worker()
         all_runs: list[tuple[str, str]] = []
         resume_seconds: list[float] = []
         for _generation in range(GENERATIONS):
             runs = [
-                (user, keel.create_run(user, prompt="durable", steps=STEPS, step_delay=STEP_DELAY)["id"])
+                (
+                    user,
+                    keel.create_run(user, prompt="durable", steps=STEPS, step_delay=STEP_DELAY)[
+                        "id"
+                    ],
+                )
                 for user in USERS
             ]
             run_ids = [run_id for _, run_id in runs]
             all_runs += runs
-            # Every run is claimed by the victim before its successor exists.
-            keel.wait_runs(runs, statuses={"running"}, timeout=20)
-            successor = keel.start_worker()
-            wait_for(lambda run_ids=run_ids: in_a_tool_call(keel, run_ids), 20, "no kill window")
+            wait_for(lambda run_ids=run_ids: in_a_tool_call(keel, run_ids), 30, "no kill window")
             killed_at = time.monotonic()
             victim.signal(signal.SIGKILL)
             done_before = keel.side_effects()
             victim.wait(10)
+            victim = keel.start_worker()
             for run_id in run_ids:
                 steps_done = max(step for (rid, step) in done_before if rid == run_id)
                 resumed_at = wait_for(
-                    lambda run_id=run_id, steps_done=steps_done: keel.side_effects()[
-                        (run_id, steps_done + 1)
-                    ]
-                    > 0,
+                    lambda run_id=run_id, steps_done=steps_done: (
+                        keel.side_effects()[(run_id, steps_done + 1)] > 0
+                    ),
                     45,
                     f"run {run_id} was not resumed within 45 s",
                 )
                 resume_seconds.append(resumed_at - killed_at)
-            victim = successor
+            # The next generation starts on an idle worker, in step.
+            keel.wait_runs(runs, timeout=60)
         finished = keel.wait_runs(all_runs, timeout=60)
         effects = keel.side_effects()
 

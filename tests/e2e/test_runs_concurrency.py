@@ -1,0 +1,50 @@
+"""The per-user limit holds across workers: audited from recorded start and finish times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.agents.cluster import cluster
+
+pytestmark = pytest.mark.e2e
+
+USERS = ["u1", "u2", "u3", "u4", "u5"]
+RUNS_PER_USER = 10
+LIMIT = 2
+
+
+def most_at_once(intervals: list[tuple[datetime, datetime]]) -> int:
+    """The largest number of intervals open at one instant (a finish frees before a start)."""
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    open_now = highest = 0
+    for _, change in edges:
+        open_now += change
+        highest = max(highest, open_now)
+    return highest
+
+
+def test_fifty_runs_from_five_users_never_exceed_the_per_user_limit(tmp_path: Path) -> None:
+    with cluster(tmp_path, users=USERS, AGENT_RUNS_PER_USER=str(LIMIT)) as keel:
+        keel.start_worker()
+        keel.start_worker()
+        runs = [
+            (user, keel.create_run(user, prompt="audit", steps=1, step_delay=0.3)["id"])
+            for _ in range(RUNS_PER_USER)
+            for user in USERS
+        ]
+        finished = keel.wait_runs(runs, timeout=120)
+
+    assert len(finished) == 50
+    assert {run["status"] for run in finished} == {"succeeded"}
+    by_user: dict[str, list[tuple[datetime, datetime]]] = {user: [] for user in USERS}
+    for (user, _), run in zip(runs, finished, strict=True):
+        by_user[user].append(
+            (datetime.fromisoformat(run["started_at"]), datetime.fromisoformat(run["finished_at"]))
+        )
+    peaks = {user: most_at_once(intervals) for user, intervals in by_user.items()}
+    assert all(peak <= LIMIT for peak in peaks.values()), peaks
+    # The limit was reached, so the audit measured something.
+    assert max(peaks.values()) == LIMIT, peaks
