@@ -17,12 +17,19 @@ from typing import Any
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
-from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from keel.agents.models import AgentRun
 
 #: The key of ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` holding the creation rate.
 RUNS_SCOPE = "runs"
+_PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """Read a DRF rate such as ``60/min`` as (requests, period in seconds)."""
+    count, period = rate.split("/")
+    return int(count), _PERIOD_SECONDS[period[0]]
 
 
 class RunCreateRateThrottle(BaseThrottle):
@@ -37,7 +44,7 @@ class RunCreateRateThrottle(BaseThrottle):
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
         if request.method != "POST" or rate is None or not request.user.is_authenticated:
             return True
-        limit, period = SimpleRateThrottle.parse_rate(self, rate)  # type: ignore[arg-type]
+        limit, period = parse_rate(str(rate))
         now = timezone.now()
         recent = list(
             AgentRun.objects.filter(
