@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+from rest_framework import serializers
+
+from keel.agents import recovery, services
+from keel.agents.models import AgentRun, EventType, RunEvent, RunStatus, WorkerHeartbeat
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run() -> AgentRun:
+    owner = User.objects.create(username="ada")
+    return AgentRun.objects.create(owner=owner, agent="demo", input={"prompt": "x"})
+
+
+def test_input_validation_names_the_field() -> None:
+    with pytest.raises(serializers.ValidationError) as raised:
+        services.run_input_validate(agent="demo", input={"prompt": "x", "steps": 99})
+    assert "steps" in raised.value.detail["input"]  # type: ignore[index,call-overload]
+
+
+def test_input_validation_rejects_an_unknown_agent() -> None:
+    with pytest.raises(serializers.ValidationError) as raised:
+        services.run_input_validate(agent="nope", input={})
+    assert "agent" in raised.value.detail  # type: ignore[operator]
+
+
+def test_events_are_numbered_without_gaps(run: AgentRun) -> None:
+    for text in ["a", "b", "c"]:
+        services.run_event_append(run_id=run.id, type=EventType.TOKEN, payload={"text": text})
+    assert list(run.events.values_list("sequence", flat=True)) == [1, 2, 3]
+
+
+def test_no_event_follows_the_final_status(run: AgentRun) -> None:
+    services.run_finish(run_id=run.id, status=RunStatus.CANCELLED)
+    late = services.run_event_append(run_id=run.id, type=EventType.TOKEN, payload={"text": "x"})
+    assert late is None
+    assert run.events.last().payload == {"status": "cancelled"}  # type: ignore[union-attr]
+
+
+def test_a_finished_run_is_never_finished_again(run: AgentRun) -> None:
+    assert services.run_finish(run_id=run.id, status=RunStatus.SUCCEEDED)
+    assert not services.run_finish(run_id=run.id, status=RunStatus.FAILED)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED
+
+
+def test_start_counts_attempts_and_marks_resumptions(run: AgentRun) -> None:
+    services.run_start(run_id=run.id)
+    services.run_start(run_id=run.id)
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == (RunStatus.RUNNING, 2)
+    assert run.events.last().payload == {"status": "running", "resumed": True}  # type: ignore[union-attr]
+
+
+def test_prune_deletes_only_old_finished_runs_events(run: AgentRun) -> None:
+    services.run_event_append(run_id=run.id, type=EventType.TOKEN, payload={"text": "x"})
+    services.run_finish(run_id=run.id, status=RunStatus.SUCCEEDED)
+    active = AgentRun.objects.create(owner=run.owner, agent="demo", input={})
+    services.run_event_append(run_id=active.id, type=EventType.TOKEN, payload={"text": "y"})
+    assert services.run_events_prune(older_than=timedelta(days=1)) == 0
+    AgentRun.objects.filter(pk=run.pk).update(finished_at=timezone.now() - timedelta(days=31))
+    assert services.run_events_prune() == 2
+    assert list(RunEvent.objects.values_list("run_id", flat=True)) == [active.id]
+
+
+def test_a_dead_executor_is_claimed_by_exactly_one_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dbos import DBOS
+
+    recovered: list[list[str]] = []
+    monkeypatch.setattr(DBOS, "_recover_pending_workflows", lambda ids: recovered.append(ids) or [])
+    long_ago = timezone.now() - timedelta(seconds=60)
+    for name in ["dead", "live-1", "live-2"]:
+        recovery.heartbeat_register(executor_id=name, application_version="v")
+    WorkerHeartbeat.objects.filter(pk="dead").update(beat_at=long_ago)
+    first = recovery.executors_recover(executor_id="live-1", application_version="v", dead_after=30)
+    second = recovery.executors_recover(
+        executor_id="live-2", application_version="v", dead_after=30
+    )
+    assert (first, second) == (["dead"], [])
+    assert recovered == [["dead"]]
+    assert not recovery.heartbeat_beat(executor_id="dead")  # it must not carry on
+
+
+def test_a_stopped_executor_is_recovered_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dbos import DBOS
+
+    monkeypatch.setattr(DBOS, "_recover_pending_workflows", lambda ids: [])
+    recovery.heartbeat_register(executor_id="leaving", application_version="v")
+    recovery.heartbeat_stop(executor_id="leaving")
+    assert recovery.executors_recover(
+        executor_id="live", application_version="v", dead_after=30
+    ) == ["leaving"]
+
+
+def test_other_application_versions_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dbos import DBOS
+
+    monkeypatch.setattr(DBOS, "_recover_pending_workflows", lambda ids: [])
+    recovery.heartbeat_register(executor_id="old", application_version="v0")
+    recovery.heartbeat_stop(executor_id="old")
+    assert (
+        recovery.executors_recover(executor_id="live", application_version="v1", dead_after=30)
+        == []
+    )
