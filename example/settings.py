@@ -5,7 +5,10 @@ variable's name when a value is missing or malformed. docs/configuration.md list
 variable; the production set there passes ``keel manage check --deploy`` clean.
 """
 
+import re
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
 
 from keel.conf import database_config, env
 from keel.runtime.logging import logging_config
@@ -123,6 +126,15 @@ CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# "<count>/<s|min|h|day>", as DRF writes rates; "off" disables the limit.
+RUNS_CREATE_RATE = env.string("RUNS_CREATE_RATE", "60/min")
+if RUNS_CREATE_RATE == "off":
+    RUNS_CREATE_RATE = None
+elif not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", RUNS_CREATE_RATE):
+    raise ImproperlyConfigured(
+        f"RUNS_CREATE_RATE={RUNS_CREATE_RATE!r} must look like 60/min (or be off)."
+    )
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -136,6 +148,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "keel.api.exception_handler",
+    # Run creation per user (keel.agents.throttles counts runs in the database, so the
+    # limit holds across every process and task without a shared cache).
+    "DEFAULT_THROTTLE_RATES": {"runs": RUNS_CREATE_RATE},
 }
 
 SPECTACULAR_SETTINGS = {

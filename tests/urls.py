@@ -9,6 +9,7 @@ urlpatterns = [
     *urlpatterns,
     path("test/boom/", views.boom),
     path("test/slow/", views.slow),
+    path("test/secure/", views.secure),
 ]
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

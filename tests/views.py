@@ -11,3 +11,10 @@ def slow(request: HttpRequest) -> JsonResponse:
     seconds = min(float(request.GET.get("seconds", "1")), 10.0)
     time.sleep(seconds)
     return JsonResponse({"slept": seconds})
+
+
+def secure(request: HttpRequest) -> JsonResponse:
+    """Report what Django concluded about the request's scheme (proxy-trust tests)."""
+    return JsonResponse(
+        {"is_secure": request.is_secure(), "absolute_uri": request.build_absolute_uri()}
+    )
