@@ -74,7 +74,7 @@ def run(bench: Run) -> dict[str, Any]:
                     service.url + path,
                     connections=CONNECTIONS,
                     initial=bench.pick(full=2.0, smoke=1.0),
-                    attempts=bench.pick(full=4, smoke=1),
+                    attempts=bench.pick(full=2, smoke=1),
                 )
             )
         for _ in range(repeats):
