@@ -150,3 +150,28 @@ def check_reachable() -> None:
         from keel.health.readiness import NotReady
 
         raise NotReady("DBOS system tables are missing; start a worker (it creates them)")
+
+
+def migrate() -> None:
+    """Create or upgrade the DBOS system database and its tables (the migrate role's job).
+
+    Workers do the same at launch; doing it in ``keel migrate`` makes ``/readyz`` ready
+    before the first worker starts. Idempotent and safe to run concurrently.
+    """
+    from dbos._serialization import DefaultSerializer
+    from dbos._sys_db import SystemDatabase
+
+    url = system_database_url()
+    engine = shared_engine()
+    system_database = SystemDatabase.create(
+        system_database_url=url,
+        engine_kwargs={"pool_timeout": 30, "max_overflow": 0, "pool_size": 2},
+        engine=engine,
+        schema="dbos",
+        serializer=DefaultSerializer(),
+        executor_id=None,
+    )
+    try:
+        system_database.run_migrations()
+    finally:
+        system_database.destroy()
