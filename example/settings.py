@@ -169,6 +169,9 @@ KEEL_SSE_HEARTBEAT_INTERVAL = env.number("SSE_HEARTBEAT_INTERVAL", 15.0, minimum
 
 # Agent runs (keel.agents); docs/agents.md explains each.
 KEEL_AGENT_MODULES = env.items("AGENT_MODULES", ["example.demo.agents"])
+# DBOS recovers a run only on a worker of the same application version: keep it across
+# deploys, change it only when recorded runs can no longer be replayed (docs/agents.md).
+KEEL_AGENT_APPLICATION_VERSION = env.string("AGENT_APPLICATION_VERSION", "keel-agents-1")
 KEEL_AGENT_RUNS_PER_USER = env.integer("AGENT_RUNS_PER_USER", 3, minimum=1)
 KEEL_AGENT_RUN_TIME_LIMIT = env.number("AGENT_RUN_TIME_LIMIT", 1800.0, minimum=1)
 KEEL_AGENT_MAX_INPUT_BYTES = env.integer("AGENT_MAX_INPUT_BYTES", 65_536, minimum=256)

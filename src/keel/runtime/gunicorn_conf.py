@@ -61,3 +61,20 @@ errorlog = "-"
 loglevel = env.string("LOG_LEVEL", "info").lower()
 logger_class = "keel.runtime.gunicorn_logging.JsonAccessLogger"
 proc_name = f"keel-web-{server}"
+
+
+def post_worker_init(worker: object) -> None:
+    """Import the agent registry in the background once the worker is up.
+
+    Agent modules import pydantic-ai (~2-3 s of imports). Importing them at start-up
+    would delay the first /healthz; leaving them to the first run request made that
+    request take seconds. A background thread does it while the worker already serves.
+    """
+    import threading
+
+    from django.apps import apps
+
+    if apps.is_installed("keel.agents"):
+        from keel.agents import registry
+
+        threading.Thread(target=registry.load, name="keel-agents-preload", daemon=True).start()

@@ -19,6 +19,7 @@ import sys
 import threading
 from types import FrameType
 
+from keel.conf import env
 from keel.runtime.constants import WORKER_GRACEFUL_TIMEOUT
 
 logger = logging.getLogger("keel.worker")
@@ -32,8 +33,8 @@ def run_worker() -> int:
     from keel.agents.conf import agent_settings
 
     config = agent_settings()
-    graceful_timeout = float(
-        os.environ.get("WORKER_GRACEFUL_TIMEOUT", "") or WORKER_GRACEFUL_TIMEOUT
+    graceful_timeout = env.number(
+        "WORKER_GRACEFUL_TIMEOUT", float(WORKER_GRACEFUL_TIMEOUT), minimum=1, maximum=119
     )
     stop = threading.Event()
 
