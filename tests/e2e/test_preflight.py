@@ -12,17 +12,12 @@ from pathlib import Path
 import pytest
 
 from keel.runtime import constants
-from tests.processes import KEEL, KeelProcess, base_environment, run_keel, scratch_database
+from tests.processes import KEEL, base_environment, run_keel, scratch_database
 
 pytestmark = pytest.mark.e2e
 
 #: Faster than the target group's 10 s; the timeout and thresholds stay the real ones.
 INTERVAL = "0.2"
-
-READY = (
-    "import sys; from keel.health.readiness import run_checks; "
-    "sys.exit(0 if all(result.ok for result in run_checks()) else 1)"
-)
 
 
 def production_environment(database: dict[str, str], **overrides: str) -> dict[str, str]:
@@ -45,23 +40,10 @@ def production_environment(database: dict[str, str], **overrides: str) -> dict[s
 
 @pytest.fixture(scope="module")
 def deployed_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A database as a previous deploy left it: migrated, and a worker has run on it."""
-    tmp_dir = tmp_path_factory.mktemp("preflight")
-    with scratch_database(tmp_dir) as database:
-        environment = production_environment(database)
-        migrated = run_keel(["migrate"], environment)
+    """A database as the migrate task leaves it before a deploy."""
+    with scratch_database(tmp_path_factory.mktemp("preflight")) as database:
+        migrated = run_keel(["migrate"], production_environment(database))
         assert migrated.returncode == 0, migrated.stdout + migrated.stderr
-        worker = KeelProcess(
-            args=["worker"], environment=environment, log_path=tmp_dir / "worker.log"
-        ).start()
-        try:
-            # The worker creates whatever it owns (DBOS's tables) as it starts.
-            deadline = time.monotonic() + 60
-            while run_keel(["manage", "shell", "-c", READY], environment).returncode != 0:
-                assert time.monotonic() < deadline, worker.log()[-3000:]
-                time.sleep(0.5)
-        finally:
-            worker.stop()
         yield database
 
 

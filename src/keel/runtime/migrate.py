@@ -47,6 +47,7 @@ def run_migrate() -> int:
         with migration_lock(connection, timeout=lock_timeout):
             waited = time.monotonic() - started
             call_command("migrate", interactive=False, verbosity=1)
+            _migrate_agents_system_database()
     except LockTimeout as error:
         return _fail(str(error), "is another `keel migrate` stuck? Stop it, then retry.")
     except Exception as error:
@@ -62,6 +63,18 @@ def run_migrate() -> int:
         },
     )
     return 0
+
+
+def _migrate_agents_system_database() -> None:
+    # DBOS's system tables would otherwise appear only when the first worker starts, and
+    # /readyz (and so preflight and the deploy gate) would fail until then.
+    from django.apps import apps
+
+    if apps.is_installed("keel.agents"):
+        from keel.agents.system_database import migrate as migrate_system_database
+
+        migrate_system_database()
+        logger.info("DBOS system database migrated")
 
 
 @contextlib.contextmanager
