@@ -2,7 +2,8 @@
 
 Each system gets one worker process with its defaults on the same machine, and the
 same enqueuing client process (bench.dispatch_client): Celery with the Redis broker,
-django-tasks-db's ``db_worker``, raw DBOS with a queue, and keel's service layer.
+django-tasks-db's ``db_worker``, raw DBOS with a queue, and keel's service layer
+(``run_create`` in the client, ``keel worker`` running the ``bench-noop`` agent).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from bench.environment import (
     sqlite_database,
 )
 from bench.harness import Run, emit
-from bench.processes import BIN, REPO, RESULTS, Service
+from bench.processes import BIN, REPO, RESULTS, Service, rss_mb
 
 NAME = "dispatch"
 PYTHON = sys.executable
@@ -45,6 +46,7 @@ def worker(system: str, environment: dict[str, str]) -> Service:
         ],
         "django-tasks-db": [str(BIN / "keel"), "manage", "db_worker"],
         "dbos": [PYTHON, "-m", "bench.dbos_app"],
+        "keel": [str(BIN / "keel"), "worker"],
     }[system]
     return Service(
         name=f"dispatch-{system}-{uuid.uuid4().hex[:6]}", argv=argv, environment=environment
@@ -82,6 +84,9 @@ def measure(
         if not summary["ready"]:
             raise RuntimeError(f"{system} worker never ran a job:\n{service.log_tail()}")
         summary["worker_pid_count"] = 1 + len(service.worker_pids())
+        assert service.process is not None
+        # After the burst: the worker's memory once it has run every job.
+        summary["worker_rss_mb"] = rss_mb(service.process.pid)
         return summary
     finally:
         service.stop()
@@ -130,19 +135,15 @@ def run(bench: Run) -> dict[str, Any]:
             environment = base_environment(
                 DJANGO_SETTINGS_MODULE="bench.settings",
                 BENCH_DBOS_DATABASE=dbos_database,
+                # keel's worker and client load only the no-op agent; every other
+                # AGENT_* setting keeps keel's default.
+                AGENT_MODULES="bench.noop_agent",
                 **django_database,
             )
-            for system in ("django-tasks-db", "dbos"):
+            for system in ("django-tasks-db", "dbos", "keel"):
                 rows.append(
                     {"database": label, **measure(system, environment, latency, throughput)}
                 )
-            rows.append(
-                {
-                    "database": label,
-                    "system": "keel",
-                    "pending": "keel's agent-run service layer (src/keel/agents) has not landed",
-                }
-            )
     for row in rows:
         print(
             f"  {row['system']:16} {row['database']:10} {row.get('latency')} {row.get('runs_per_second')}/s",

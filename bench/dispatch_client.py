@@ -56,10 +56,63 @@ def dbos_enqueuer() -> Enqueue:
     return enqueue
 
 
+#: Runs are spread over this many owners: keel limits each owner to
+#: ``AGENT_RUNS_PER_USER`` runs at once (a DBOS queue partition per owner), and one
+#: owner's burst would measure that limit rather than the worker.
+KEEL_OWNERS = 10
+
+
+def keel_enqueuer() -> Enqueue:
+    import django
+
+    django.setup()
+    from bench.noop_agent import NAME
+    from keel.agents.services import api_user_create, run_create
+
+    owners = [api_user_create(username=f"bench-owner-{index}")[0] for index in range(KEEL_OWNERS)]
+
+    def enqueue(tag: str, job: int, enqueued_at: float) -> None:
+        run_create(
+            owner=owners[job % len(owners)],  # type: ignore[arg-type]
+            agent=NAME,
+            input={"tag": tag, "job": job, "enqueued_at": enqueued_at},
+        )
+
+    return enqueue
+
+
+def keel_run_rows(latency_tag: str, throughput_tag: str) -> dict[str, Any]:
+    """Summarise the same runs from keel's own AgentRun rows (the database's clock)."""
+    from keel.agents.models import AgentRun
+
+    def rows(tag: str) -> list[tuple[Any, Any, Any]]:
+        return list(
+            AgentRun.objects.filter(input__tag=tag).values_list(
+                "created_at", "started_at", "finished_at"
+            )
+        )
+
+    latencies = [
+        (started - created).total_seconds()
+        for created, started, _ in rows(latency_tag)
+        if started is not None
+    ]
+    burst = rows(throughput_tag)
+    finished = [done for _, _, done in burst if done is not None]
+    first = min((created for created, _, _ in burst), default=None)
+    seconds = (max(finished) - first).total_seconds() if finished and first else None
+    return {
+        "started_minus_created": latency_summary(latencies),
+        "finished": len(finished),
+        "finished_per_second": round(len(finished) / seconds, 1) if seconds else None,
+    }
+
+
 ENQUEUERS: dict[str, Callable[[], Enqueue]] = {
     "celery": celery_enqueuer,
     "django-tasks-db": django_tasks_enqueuer,
     "dbos": dbos_enqueuer,
+    "keel": keel_enqueuer,
 }
 
 
@@ -119,9 +172,15 @@ def main() -> None:
     completed = len(records)
     for tag in (warm_tag, latency_tag, throughput_tag):
         sink().delete(key(tag))
+    extra: dict[str, Any] = {}
+    if arguments.system == "keel" and ready:
+        # Runs finish a moment after they start; give the last ones that moment.
+        time.sleep(1.0)
+        extra["agent_runs"] = keel_run_rows(latency_tag, throughput_tag)
     print(
         json.dumps(
             {
+                **extra,
                 "system": arguments.system,
                 "ready": ready,
                 "latency": latency_summary(latencies),

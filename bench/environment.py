@@ -60,9 +60,11 @@ def sqlite_database(name: str) -> dict[str, str]:
     """Return settings for a fresh, migrated SQLite file under bench/results."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            (RESULTS / f"{path.name}{suffix}").unlink()
+    # keel's DBOS system database sits beside the file (keel.agents.system_database).
+    for stem in (path.name, f"{name}.dbos.sqlite3"):
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                (RESULTS / f"{stem}{suffix}").unlink()
     database = {"SQLITE_PATH": str(path)}
     migrate(base_environment(**database))
     return database
@@ -83,6 +85,8 @@ def postgres_database(prefix: str = "keel_bench") -> Iterator[dict[str, str]]:
         yield database
     finally:
         drop_postgres_database(name)
+        # keel migrate (and keel worker) create DBOS's system database beside it.
+        drop_postgres_database(f"{name}_dbos_sys")
 
 
 def database_url(name: str) -> str:
