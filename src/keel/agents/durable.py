@@ -28,6 +28,7 @@ from pydantic_ai.messages import (
 )
 
 from keel.agents import drain
+from keel.agents.database_retry import retrying_through_outages
 from keel.agents.models import EventType
 from keel.agents.registry import RunDeps
 from keel.agents.services import run_event_append
@@ -39,7 +40,10 @@ async def record_events(ctx: RunContext[RunDeps], events: AsyncIterable[AgentStr
         recorded = _as_run_event(event)
         if recorded is not None:
             await asyncio.to_thread(
-                run_event_append, run_id=ctx.deps.run_id, type=recorded[0], payload=recorded[1]
+                retrying_through_outages(run_event_append),
+                run_id=ctx.deps.run_id,
+                type=recorded[0],
+                payload=recorded[1],
             )
 
 

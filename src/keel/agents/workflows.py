@@ -14,6 +14,7 @@ from dbos import DBOS
 from dbos._error import DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError
 
 from keel.agents import drain, registry, services
+from keel.agents.database_retry import retrying_through_outages
 from keel.agents.models import RunStatus
 
 logger = logging.getLogger("keel.agents.workflows")
@@ -30,7 +31,7 @@ async def run_agent(run_id: str) -> None:
 
 
 async def _run_agent(run_id: str) -> None:
-    run = await asyncio.to_thread(services.run_start, run_id=run_id)
+    run = await asyncio.to_thread(retrying_through_outages(services.run_start), run_id=run_id)
     if run is None:
         return
     try:
@@ -39,13 +40,15 @@ async def _run_agent(run_id: str) -> None:
             spec.prompt(run.input), deps=registry.RunDeps(run_id=run_id, input=run.input)
         )
     except CANCELLATION_ERRORS:
-        status = await asyncio.to_thread(services.run_interrupt, run_id=run_id)
+        status = await asyncio.to_thread(
+            retrying_through_outages(services.run_interrupt), run_id=run_id
+        )
         logger.info("run %s stopped: %s", run_id, status)
         raise
     except Exception as error:
         logger.exception("run %s failed", run_id)
         await asyncio.to_thread(
-            services.run_finish,
+            retrying_through_outages(services.run_finish),
             run_id=run_id,
             status=RunStatus.FAILED,
             error=f"{type(error).__name__}: {error}"[:2000],
@@ -53,7 +56,7 @@ async def _run_agent(run_id: str) -> None:
         return
     usage = result.usage
     await asyncio.to_thread(
-        services.run_finish,
+        retrying_through_outages(services.run_finish),
         run_id=run_id,
         status=RunStatus.SUCCEEDED,
         output=result.output,
