@@ -11,11 +11,18 @@ from collections.abc import Awaitable, Callable
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db.utils import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
 from keel.runtime.logging import request_id_var, trace_id_var
 
 logger = logging.getLogger("keel.errors")
+
+#: The database driver's "cannot reach / lost the server" errors, as Django wraps them.
+#: They are an outage, not a bug: the client should retry, so they answer 503.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+#: Seconds a client is asked to wait before retrying while the database is unavailable.
+DATABASE_RETRY_AFTER = 5
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _Tokens = tuple[contextvars.Token[str | None], contextvars.Token[str | None]]
@@ -120,7 +127,11 @@ class BodyLimitMiddleware(AnswerFirstMiddleware):
 
 
 class JsonErrorMiddleware(HybridMiddleware):
-    """Turn any unexpected exception into a JSON 500 with an error id that is also logged."""
+    """Turn any unexpected exception into a JSON 500 with an error id that is also logged.
+
+    A lost or unreachable database is a 503 with ``Retry-After`` instead: the request
+    was fine and will succeed once the database is back.
+    """
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
@@ -133,6 +144,8 @@ class JsonErrorMiddleware(HybridMiddleware):
     def process_exception(self, request: HttpRequest, exception: Exception) -> JsonResponse | None:
         if isinstance(exception, RequestDataTooBig):
             return payload_too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        if isinstance(exception, DATABASE_UNAVAILABLE):
+            return database_unavailable(request, exception)
         if settings.DEBUG:
             return None  # Django's technical 500 page is more useful while developing.
         error_id = uuid.uuid4().hex
@@ -146,6 +159,23 @@ class JsonErrorMiddleware(HybridMiddleware):
 
 def json_error(status: int, code: str, detail: str, **extra: object) -> JsonResponse:
     return JsonResponse({"error": code, "detail": detail, **extra}, status=status)
+
+
+def database_unavailable(request: HttpRequest, exception: Exception) -> JsonResponse:
+    """Log a database outage (one line, no traceback) and answer 503 with Retry-After."""
+    logger.warning(
+        "database unavailable",
+        extra={
+            "path": request.path,
+            "method": request.method,
+            "exception_type": type(exception).__name__,
+        },
+    )
+    response = json_error(
+        503, "database_unavailable", "The database is unavailable; retry shortly."
+    )
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
 
 
 def payload_too_large(limit: int | None) -> JsonResponse:
