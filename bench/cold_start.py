@@ -1,4 +1,8 @@
-"""5. Cold start (process start -> first /healthz 200) and resident memory per process."""
+"""5. Cold start and resident memory per process.
+
+Web: process start -> first /healthz 200. Worker: process start -> its "worker started"
+line (DBOS launched, queue registered), the moment it can take runs.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from typing import Any
 
 from bench.environment import base_environment
 from bench.harness import Run, emit
-from bench.processes import BIN, Service, rss_mb
+from bench.keel_cluster import wait_worker_ready, worker_service
+from bench.processes import Service, rss_mb
 from bench.servers import STREAM_SERVERS
 
 NAME = "cold_start"
@@ -52,24 +57,28 @@ def run(bench: Run) -> dict[str, Any]:
                 "worker_rss_mb": worker_rss,
             }
         )
-    worker = Service(
-        name="cold-start-keel-worker",
-        argv=[str(BIN / "keel"), "worker"],
-        environment=base_environment(**bench.sqlite),
-    ).start()
-    try:
-        time.sleep(bench.pick(full=3.0, smoke=1.0))
-        assert worker.process is not None
-        rows.append(
-            {
-                "process": "keel worker",
-                "note": "placeholder role until the DBOS worker lands",
-                "master_rss_mb": rss_mb(worker.process.pid),
-                "worker_rss_mb": [rss_mb(pid) for pid in worker.worker_pids()],
-            }
-        )
-    finally:
-        worker.stop()
+    ready_times: list[float] = []
+    idle_rss: float | None = None
+    for _ in range(bench.pick(full=3, smoke=1)):
+        worker = worker_service("cold-start-keel-worker", base_environment(**bench.sqlite))
+        worker.start()
+        try:
+            ready_times.append(wait_worker_ready(worker))
+            assert worker.process is not None
+            idle_rss = rss_mb(worker.process.pid)
+        finally:
+            worker.stop(grace=10.0)
+    rows.append(
+        {
+            "process": "keel worker",
+            "starts": len(ready_times),
+            "ready_median_s": round(statistics.median(ready_times), 3),
+            "ready_all_s": [round(value, 3) for value in ready_times],
+            "note": "ready = DBOS launched and the run queue registered (idle, no run yet)",
+            "master_rss_mb": idle_rss,
+            "worker_rss_mb": [],
+        }
+    )
     for row in rows:
         print(f"  {row}", flush=True)
     return emit(NAME, {"rows": rows}, started=started)
