@@ -33,7 +33,7 @@ import pytest
 
 from keel.runtime import constants
 from tests.e2e.test_migrate import NO_DUPLICATES
-from tests.processes import REPO, KeelProcess, free_port, postgres_url, scratch_database
+from tests.processes import REPO, KeelProcess, free_port, scratch_database
 from tests.runtime.test_dockerfile import final_stage, role_command, stage
 
 pytestmark = pytest.mark.e2e
@@ -389,10 +389,15 @@ def test_worker_exits_on_sigterm_within_its_graceful_timeout(
     assert exited_after < constants.WORKER_GRACEFUL_TIMEOUT
 
 
-@pytest.mark.skipif(postgres_url() is None, reason="the advisory lock exists on PostgreSQL only")
-def test_concurrent_migrations_on_postgresql_both_succeed(image: Image) -> None:
-    data = Path(tempfile.mkdtemp(prefix="keel-migrate-"))
+def test_two_concurrent_migrations_both_succeed_with_a_correct_schema(image: Image) -> None:
+    """Two migrate tasks at once: PostgreSQL's advisory lock (SQLite: a lock file) orders them."""
+    data = image.root / "migrate-tmp"
+    data.mkdir()
+    uid, _, gid = image.user.partition(":")
+    os.chown(data, int(uid), int(gid or uid))
     with scratch_database(data) as database:
+        if "SQLITE_PATH" in database:
+            database = {"DATABASE_URL": f"sqlite:///{database['SQLITE_PATH']}"}
         environment = {**image.environment, "SECRET_KEY": SECRET_KEY}
         environment.update(ALLOWED_HOSTS="app.example.com", **database)
         started = time.monotonic()
@@ -418,4 +423,3 @@ def test_concurrent_migrations_on_postgresql_both_succeed(image: Image) -> None:
             ["manage", "shell", "--no-imports", "-c", NO_DUPLICATES], environment
         )
         assert "duplicates: []" in duplicates.stdout, duplicates.stdout + duplicates.stderr
-    shutil.rmtree(data, ignore_errors=True)
