@@ -22,7 +22,7 @@ from keel.agents.services import api_user_create
 
 ALLOWED = ["app.example.com"]
 HYPOTHESIS = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
