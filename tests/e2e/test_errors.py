@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
@@ -98,8 +99,15 @@ def test_access_log_is_json_with_request_and_trace_ids(web: KeelProcess) -> None
         headers={**HOST, "X-Request-ID": "req-123", "X-Amzn-Trace-Id": trace},
         timeout=10,
     )
-    entries = [json.loads(line) for line in web.log().splitlines() if '"gunicorn.access"' in line]
-    matching = [entry for entry in entries if entry.get("request_id") == "req-123"]
+    # The access log line is written after the response is sent: wait for it briefly.
+    matching: list[dict[str, object]] = []
+    deadline = time.monotonic() + 5
+    while not matching and time.monotonic() < deadline:
+        entries = [
+            json.loads(line) for line in web.log().splitlines() if '"gunicorn.access"' in line
+        ]
+        matching = [entry for entry in entries if entry.get("request_id") == "req-123"]
+        time.sleep(0.05)
     assert matching, "no access log entry carries the request id"
     assert matching[0]["trace_id"] == trace
     assert matching[0]["status"] == 200
