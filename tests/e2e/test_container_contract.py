@@ -224,7 +224,6 @@ def task_environment(image: Image) -> Iterator[dict[str, str]]:
             "SECRET_KEY": SECRET_KEY,
             "ALLOWED_HOSTS": "app.example.com",
             "WEB_CONCURRENCY": "2",
-            "TMPDIR": str(data),
             **database,
         }
 
@@ -281,6 +280,15 @@ def test_static_files_are_served_hashed_with_long_cache_lifetimes(
     assert max_age >= 365 * 24 * 3600
     assert "immutable" in cache_control
     assert compressed.headers.get("Content-Encoding") == "gzip"
+
+
+def test_preflight_role_passes_in_the_image_with_a_production_environment(
+    image: Image, migrated: dict[str, str]
+) -> None:
+    # DEBUG, HTTPS redirect and HSTS are left to the image's defaults: production.
+    result = image.run(["preflight", "--interval", "0.2"], migrated)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "preflight passed" in result.stdout
 
 
 @dataclass
