@@ -62,7 +62,7 @@ def dbos_enqueuer() -> Enqueue:
 KEEL_OWNERS = 10
 
 
-def keel_enqueuer() -> Enqueue:
+def keel_enqueuer(owner_count: int = KEEL_OWNERS) -> Enqueue:
     import django
 
     django.setup()
@@ -100,11 +100,15 @@ def keel_run_rows(latency_tag: str, throughput_tag: str) -> dict[str, Any]:
     burst = rows(throughput_tag)
     finished = [done for _, _, done in burst if done is not None]
     first = min((created for created, _, _ in burst), default=None)
+    first_start = min((started for _, started, _ in burst if started is not None), default=None)
     seconds = (max(finished) - first).total_seconds() if finished and first else None
+    # The worker's own pace, whatever the enqueuing client's: first start -> last finish.
+    working = (max(finished) - first_start).total_seconds() if finished and first_start else None
     return {
         "started_minus_created": latency_summary(latencies),
         "finished": len(finished),
         "finished_per_second": round(len(finished) / seconds, 1) if seconds else None,
+        "worker_finished_per_second": round(len(finished) / working, 1) if working else None,
     }
 
 
@@ -132,8 +136,15 @@ def main() -> None:
     parser.add_argument("--throughput", type=int, default=100, help="jobs enqueued at once")
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--jitter", type=float, default=1.0, help="max pause between jobs (s)")
+    parser.add_argument(
+        "--owners", type=int, default=KEEL_OWNERS, help="keel: owners the runs are spread over"
+    )
     arguments = parser.parse_args()
-    enqueue = ENQUEUERS[arguments.system]()
+    enqueue = (
+        keel_enqueuer(arguments.owners)
+        if arguments.system == "keel"
+        else ENQUEUERS[arguments.system]()
+    )
 
     # Warm-up: the worker is up when a first job has run.
     warm_tag = f"{arguments.tag}-warm"

@@ -251,6 +251,7 @@ def render(results: dict[str, Any], plots: list[str]) -> str:
     """Return docs/benchmarks.md for ``results`` (pure: no I/O)."""
     meta = results.get("meta", {})
     machine = meta.get("machine", {})
+    target_rows = targets(results)
     out = [
         "# Benchmarks",
         "",
@@ -291,7 +292,8 @@ def render(results: dict[str, Any], plots: list[str]) -> str:
         "",
         "## Targets",
         "",
-        *table(["target", "measured", "anchor measured beside it", "result"], targets(results)),
+        *table(["target", "measured", "anchor measured beside it", "result"], target_rows),
+        *misses(target_rows),
     ]
     out += section_health(results.get("health_under_streams"))
     out += section_api(results.get("api_under_streams"))
@@ -305,6 +307,16 @@ def render(results: dict[str, Any], plots: list[str]) -> str:
         if f"benchmarks/{name}" not in "\n".join(out):
             out += [f"![{name}](benchmarks/{name})", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def misses(target_rows: list[list[str]]) -> list[str]:
+    """Explain each missed run target with what its profile showed."""
+    out: list[str] = []
+    for row in target_rows:
+        key = row[0].split(":")[0]
+        if row[3] == met(False) and key in run_targets.MISSES:
+            out += [f"### Why {key} is not met", "", *run_targets.MISSES[key], ""]
+    return out
 
 
 def section_health(result: dict[str, Any] | None) -> list[str]:
@@ -454,8 +466,12 @@ def section_dispatch(result: dict[str, Any] | None) -> list[str]:
             note += (
                 f"; from AgentRun rows: started_at - created_at p50 "
                 f"{number(agent_runs['started_minus_created']['p50_ms'], 1)} ms, "
-                f"{number(agent_runs['finished_per_second'])} runs finished/s"
+                f"{number(agent_runs['finished_per_second'])} runs finished/s, the worker "
+                f"alone {number(agent_runs.get('worker_finished_per_second'))}/s (first start"
+                " → last finish)"
             )
+        if row.get("enqueue_seconds"):
+            note += f"; client enqueued {number(row['runs'] / row['enqueue_seconds'])}/s"
         rows.append(
             [
                 row["system"],

@@ -181,3 +181,57 @@ def targets(results: dict[str, Any], number: Number, met: Met) -> list[list[str]
         ]
     )
     return rows
+
+
+#: What the profiles showed where a run target was missed (py-spy
+#: 0.4.3 on this machine, 2026-11-26, PostgreSQL, `keel worker` with keel's defaults).
+#: Rendered under the targets table only while the target is not met.
+MISSES = {
+    "dispatch": [
+        "Timestamps of the same runs (AgentRun.created_at → DBOS "
+        "`workflow_status.created_at` → `started_at_epoch_ms` → AgentRun.started_at), "
+        "medians of 15 runs on PostgreSQL: recording and enqueueing 5-9 ms, waiting in "
+        "the DBOS queue 23-57 ms, dequeue → `run_start` 11-30 ms.",
+        "- Queue wait: `keel worker` polls its database-backed, partitioned queue "
+        "(src/keel/runtime/worker.py:65-70, `AGENT_QUEUE_POLLING_INTERVAL` 0.05 s). One "
+        "poll cycle is ~5 round trips plus ~5 per owner with queued runs (`get_queue` "
+        "reload, `get_queue_partitions`, then per partition a pending count, version "
+        "check, select and claim), each connection checkout preceded by SQLAlchemy's "
+        "`pool_pre_ping` (11 % of the queue thread's wall time was `do_ping`). At 0.01 s "
+        "polling the median wait only fell to ~20 ms: the cycle's own queries dominate. "
+        "Proposed: pass `db_engine_kwargs` without `pool_pre_ping` to `DBOS(...)` in "
+        "worker.py:51-63 (DBOS retries its system-database calls anyway; check with "
+        "tests/reliability) and build the PostgreSQL engine for `DBOSClient` in "
+        "src/keel/agents/system_database.py:73-76 the same way.",
+        "- Dequeue → start: `run_start` (src/keel/agents/services.py:134-151) is 7 round "
+        "trips — BEGIN, SELECT … FOR UPDATE, UPDATE (save), a second UPDATE of "
+        "`last_sequence` in `_append` (services.py:220), INSERT event, SELECT pg_notify, "
+        "COMMIT — 12 ms wall per run here, `started_at` stamped after the first two. "
+        "Proposed: one conditional `UPDATE … SET status, started_at, attempts, "
+        "last_sequence = last_sequence + 1 … RETURNING` (PostgreSQL and SQLite ≥ 3.35 "
+        "both have RETURNING), then the INSERT, with `pg_notify` in the same statement "
+        "(`WITH e AS (INSERT … RETURNING run_id) SELECT pg_notify(…) FROM e`): 4 round "
+        "trips instead of 7; the same shape for `run_finish` (services.py:154-196) and "
+        "`run_event_append` (services.py:199-214).",
+    ],
+    "throughput": [
+        "The worker is the limit, not the enqueuing client: from its first start to its "
+        "last finish one `keel worker` completed 48-80 no-op runs/s, and its process "
+        "used ~3.4 s CPU for a 3.6 s burst (one core, the GIL). A py-spy `--gil` "
+        "profile of the burst: keel's `run_start` + `run_finish` hold the GIL 43 % of "
+        "the time (Django ORM building and compiling ~10 statements per run, "
+        "services.py:134-196), DBOS's queue thread 21 %, the event loop 9 %, DBOS "
+        "checkpoints ~3 %; per run ~7.5 ms GIL time, of which keel's services ~3.2 ms.",
+        "- Partitioned dequeue: runs spread over 10 owners went at ~48/s; the same burst "
+        "from one owner with `AGENT_RUNS_PER_USER` 20 at ~82/s, and with "
+        "`AGENT_RUNS_PER_USER` 1 (DBOS's batched path for partition concurrency 1) at "
+        "~80/s: DBOS claims each owner's partition in its own transaction every poll "
+        "(worker.py:65-70 `partition_concurrency`).",
+        "- Proposed, in keel's code: the fewer-statement `run_start` / `run_finish` "
+        "above (half of the worker's Python time per run), and `run_create` "
+        "(services.py:62-96) creating the run with `last_sequence=1` and no "
+        "`pg_notify` (nothing can be listening to a run that did not exist), 2 of its "
+        "~10 round trips. Raising `AGENT_WORKER_CONCURRENCY` to 100 changed nothing "
+        "(83/s): the process is CPU-bound, so a second worker process is the other lever.",
+    ],
+}

@@ -123,3 +123,9 @@ def test_report_lists_keel_rows_in_dispatch_and_stream_sections():
     markdown = render(results(), [])
     assert "| keel | postgresql | 40.0 | 80.0 | 250 | 150.0 |" in markdown
     assert "| postgresql | 120.0 | 180.0 | 12.0 | 250.0 |" in markdown
+
+
+def test_missed_run_targets_are_explained_under_the_table_and_met_ones_are_not():
+    markdown = render(results(keel_pg_rate=72.0), [])
+    assert "### Why throughput is not met" in markdown
+    assert "### Why dispatch is not met" not in markdown
