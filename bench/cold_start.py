@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 import time
 import urllib.request
+import uuid
 from typing import Any
 
 from bench.environment import base_environment
@@ -60,7 +61,9 @@ def run(bench: Run) -> dict[str, Any]:
     ready_times: list[float] = []
     idle_rss: float | None = None
     for _ in range(bench.pick(full=3, smoke=1)):
-        worker = worker_service("cold-start-keel-worker", base_environment(**bench.sqlite))
+        worker = worker_service(
+            f"cold-start-keel-worker-{uuid.uuid4().hex[:6]}", base_environment(**bench.sqlite)
+        )
         worker.start()
         try:
             ready_times.append(wait_worker_ready(worker))

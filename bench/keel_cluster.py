@@ -60,7 +60,10 @@ def worker_service(name: str, environment: dict[str, str]) -> Service:
 
 
 def wait_worker_ready(worker: Service, timeout: float = 60.0) -> float:
-    """Wait for the worker's start-up line; return seconds since the process started."""
+    """Wait for the worker's start-up line; return seconds since the process started.
+
+    The log is appended to, so ``worker`` must have a name no earlier process used.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if WORKER_READY in worker.log_tail(characters=1_000_000):
