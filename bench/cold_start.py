@@ -31,7 +31,7 @@ def warm_requests(service: Service, count: int) -> None:
 
 def run(bench: Run) -> dict[str, Any]:
     started = time.monotonic()
-    starts = bench.pick(full=5, smoke=1)
+    starts = bench.pick(full=3, smoke=1)
     rows = []
     for label in ("keel-asgi", "keel-wsgi"):
         times: list[float] = []

@@ -69,7 +69,7 @@ def keel_enqueuer(owner_count: int = KEEL_OWNERS) -> Enqueue:
     from bench.noop_agent import NAME
     from keel.agents.services import api_user_create, run_create
 
-    owners = [api_user_create(username=f"bench-owner-{index}")[0] for index in range(KEEL_OWNERS)]
+    owners = [api_user_create(username=f"bench-owner-{index}")[0] for index in range(owner_count)]
 
     def enqueue(tag: str, job: int, enqueued_at: float) -> None:
         run_create(

@@ -216,22 +216,26 @@ MISSES = {
     ],
     "throughput": [
         "The worker is the limit, not the enqueuing client: from its first start to its "
-        "last finish one `keel worker` completed 48-80 no-op runs/s, and its process "
-        "used ~3.4 s CPU for a 3.6 s burst (one core, the GIL). A py-spy `--gil` "
-        "profile of the burst: keel's `run_start` + `run_finish` hold the GIL 43 % of "
-        "the time (Django ORM building and compiling ~10 statements per run, "
-        "services.py:134-196), DBOS's queue thread 21 %, the event loop 9 %, DBOS "
-        "checkpoints ~3 %; per run ~7.5 ms GIL time, of which keel's services ~3.2 ms.",
-        "- Partitioned dequeue: runs spread over 10 owners went at ~48/s; the same burst "
-        "from one owner with `AGENT_RUNS_PER_USER` 20 at ~82/s, and with "
-        "`AGENT_RUNS_PER_USER` 1 (DBOS's batched path for partition concurrency 1) at "
-        "~80/s: DBOS claims each owner's partition in its own transaction every poll "
-        "(worker.py:65-70 `partition_concurrency`).",
-        "- Proposed, in keel's code: the fewer-statement `run_start` / `run_finish` "
-        "above (half of the worker's Python time per run), and `run_create` "
+        "last finish one `keel worker` completed 48-83 no-op runs/s over several 300-run "
+        "bursts, using 2.9-3.4 s of CPU per burst (/proc utime + stime): ~10 ms of "
+        "Python per no-op run on one core (the GIL), where raw DBOS in the same run "
+        "needs ~5 ms. A py-spy `--gil` profile of a burst: keel's `run_start` + "
+        "`run_finish` held the GIL 43 % of the time (the Django ORM building and "
+        "compiling ~10 statements per run, src/keel/agents/services.py:134-196), DBOS's "
+        "queue thread 21 %, the event loop 9 %, DBOS's checkpoints ~3 %.",
+        "- Spreading the burst over 1, 10 or 50 owners, `AGENT_RUNS_PER_USER` 1, 3, 20 or "
+        "100, or `AGENT_WORKER_CONCURRENCY` 100 all stayed inside that 48-83/s band "
+        "(this machine's noise): the process is CPU-bound, not waiting on limits.",
+        "- Proposed, in keel's code: `run_start` and `run_finish` each issue 7 "
+        "statements (BEGIN, SELECT … FOR UPDATE, UPDATE, a second UPDATE of "
+        "`last_sequence` in `_append` at services.py:220, INSERT event, SELECT "
+        "pg_notify, COMMIT); one conditional `UPDATE … RETURNING` and one "
+        "`WITH e AS (INSERT … RETURNING run_id) SELECT pg_notify(…) FROM e` in raw SQL "
+        "(PostgreSQL; SQLite ≥ 3.35 has RETURNING too) would skip most of the ORM's "
+        "per-call query building, the largest share of the worker's Python time. And "
+        "`run_create` "
         "(services.py:62-96) creating the run with `last_sequence=1` and no "
-        "`pg_notify` (nothing can be listening to a run that did not exist), 2 of its "
-        "~10 round trips. Raising `AGENT_WORKER_CONCURRENCY` to 100 changed nothing "
-        "(83/s): the process is CPU-bound, so a second worker process is the other lever.",
+        "`pg_notify` (nothing can be listening to a run that did not exist yet), 2 of "
+        "its ~10 round trips. Past that, the lever is a second worker process per task.",
     ],
 }

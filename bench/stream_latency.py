@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bench import client, run_streams
-from bench.environment import base_environment, postgres_database, sqlite_database
+from bench.environment import base_environment, postgres_database
 from bench.harness import Run, emit
 from bench.keel_cluster import Cluster, keel_cluster
 from bench.processes import rss_mb
@@ -45,7 +45,7 @@ async def measure(port: int, streams: int, ticks: int, interval: float) -> list[
 
 def ticker_rows(bench: Run) -> list[dict[str, Any]]:
     streams = bench.pick(full=20, smoke=5)
-    ticks = bench.pick(full=50, smoke=10)
+    ticks = bench.pick(full=30, smoke=10)
     rows = []
     for label in ("keel-asgi", "keel-wsgi"):
         service = STREAM_SERVERS[label](base_environment(**bench.sqlite)).start()
@@ -73,11 +73,11 @@ async def measure_runs(cluster: Cluster, bench: Run) -> dict[str, Any]:
         await run_streams.warm_up(api, web_workers=2)
         # One untimed run: the first run in each process pays one-off imports and plans.
         await run_streams.first_token(api, runs=1, jitter=0.0)
-        first = await run_streams.first_token(api, runs=bench.pick(full=20, smoke=3), jitter=0.2)
+        first = await run_streams.first_token(api, runs=bench.pick(full=12, smoke=2), jitter=0.2)
         followed = await run_streams.event_latency(
             api,
             concurrent=bench.pick(full=4, smoke=2),
-            rounds=bench.pick(full=3, smoke=1),
+            rounds=bench.pick(full=2, smoke=1),
             timeout=60.0,
         )
     latencies = [latency for run in followed for latency in run.latencies]
@@ -96,7 +96,8 @@ def run_databases(bench: Run) -> Iterator[Iterator[tuple[str, dict[str, str]]]]:
     with contextlib.ExitStack() as stack:
 
         def cases() -> Iterator[tuple[str, dict[str, str]]]:
-            yield "sqlite", sqlite_database("runs")
+            # The run's shared SQLite file: migrating another costs seconds of the budget.
+            yield "sqlite", bench.sqlite
             if bench.postgres and not bench.smoke:
                 yield "postgresql", stack.enter_context(postgres_database())
 
