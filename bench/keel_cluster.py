@@ -78,7 +78,6 @@ def wait_worker_ready(worker: Service, timeout: float = 60.0) -> float:
 def keel_cluster(label: str, database: dict[str, str]) -> Iterator[Cluster]:
     """Run ``keel web`` (default server) and one ``keel worker`` on ``database``."""
     environment = base_environment(RUNS_CREATE_RATE="off", **database)
-    token = api_token(environment)
     port = free_port()
     web = Service(
         name=f"runs-web-{label}-{port}",
@@ -90,6 +89,8 @@ def keel_cluster(label: str, database: dict[str, str]) -> Iterator[Cluster]:
     try:
         web.start()
         worker.start()
+        # While both roles start up.
+        token = api_token(environment)
         web.wait_healthy()
         ready = wait_worker_ready(worker)
         yield Cluster(web=web, worker=worker, token=token, worker_ready_s=ready)
