@@ -10,7 +10,8 @@ PYTHON ?= $(if $(PYENV_313),$(PYENV_313)/bin/python3.13,3.13)
 UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 VENV := .venv
 BIN := $(VENV)/bin
-PYTEST_ARGS ?=
+# Test files run in parallel (see pytest-xdist in pyproject.toml).
+PYTEST_ARGS ?= -n 3 --dist loadfile
 
 .PHONY: help setup run test lint typecheck hadolint bench bench-smoke clean
 

@@ -1,4 +1,7 @@
+import os
 import time
+import uuid
+from pathlib import Path
 
 from django.http import HttpRequest, JsonResponse
 
@@ -9,6 +12,11 @@ def boom(request: HttpRequest) -> JsonResponse:
 
 def slow(request: HttpRequest) -> JsonResponse:
     seconds = min(float(request.GET.get("seconds", "1")), 10.0)
+    # Tests that signal the server mid-request wait for these marks, so they know every
+    # request is inside the view (not still in the accept queue) when they signal.
+    started_dir = os.environ.get("KEEL_TEST_STARTED_DIR")
+    if started_dir:
+        Path(started_dir, uuid.uuid4().hex).touch()
     time.sleep(seconds)
     return JsonResponse({"slept": seconds})
 

@@ -152,7 +152,7 @@ def test_cancel_stops_new_tool_calls_and_ends_cancelled_within_5_seconds(keel: C
     while not keel.side_effects()[(run["id"], 1)]:
         assert time.monotonic() < deadline, "the run never started"
         time.sleep(0.02)
-    asked_at = time.monotonic()
+    asked_at, asked_at_wall = time.monotonic(), time.time()
     with keel.client("alice") as api:
         response = api.post(f"/api/runs/{run['id']}/cancel/")
     assert response.status_code == 200
@@ -162,8 +162,11 @@ def test_cancel_stops_new_tool_calls_and_ends_cancelled_within_5_seconds(keel: C
     cancel_seconds = time.monotonic() - asked_at
     steps_at_cancel = sum(1 for (rid, _) in keel.side_effects() if rid == run["id"])
     time.sleep(1.5)  # three step delays: a run still going would add side effects
-    steps_after = sum(1 for (rid, _) in keel.side_effects() if rid == run["id"])
-    assert steps_after == steps_at_cancel
+    finished = [at for rid, _, at in keel.side_effect_lines() if rid == run["id"]]
+    # The tool call already running when the cancel arrived may still finish; no new
+    # one may start, and the worker has 5 s to notice.
+    assert len(finished) - steps_at_cancel <= 1
+    assert max(finished) <= asked_at_wall + 5
     with keel.client("alice") as api, api.stream("GET", f"/api/runs/{run['id']}/events/") as stream:
         events = read_events(stream)
     assert events[-1]["payload"] == {"status": "cancelled"}

@@ -16,14 +16,17 @@ from tests.processes import keel_web
 pytestmark = pytest.mark.e2e
 
 IN_FLIGHT = 8
-REQUEST_SECONDS = 2.0
+REQUEST_SECONDS = 3.0
 
 
 @pytest.mark.parametrize("server", ["asgi", "wsgi"])
 def test_sigterm_completes_requests_in_flight_and_exits_within_graceful_timeout(
     server: str, migrated_environment: dict[str, str], tmp_path: Path
 ) -> None:
-    with keel_web(migrated_environment, server=server, log_dir=tmp_path) as web:
+    started = tmp_path / "started"
+    started.mkdir()
+    environment = {**migrated_environment, "KEEL_TEST_STARTED_DIR": str(started)}
+    with keel_web(environment, server=server, log_dir=tmp_path) as web:
         url = f"{web.url}/test/slow/?seconds={REQUEST_SECONDS}"
         headers = {"Host": "app.example.com"}
 
@@ -32,8 +35,11 @@ def test_sigterm_completes_requests_in_flight_and_exits_within_graceful_timeout(
 
         with ThreadPoolExecutor(IN_FLIGHT) as pool:
             futures = [pool.submit(call, index) for index in range(IN_FLIGHT)]
-            # Let every request reach the server before the signal.
-            time.sleep(REQUEST_SECONDS / 2)
+            # Signal only once every request is inside the view.
+            deadline = time.monotonic() + 20
+            while len(list(started.iterdir())) < IN_FLIGHT:
+                assert time.monotonic() < deadline, "requests never reached the view"
+                time.sleep(0.02)
             signalled = time.monotonic()
             web.signal(signal.SIGTERM)
             exit_code = web.wait(timeout=WEB_GRACEFUL_TIMEOUT + 10)

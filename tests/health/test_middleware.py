@@ -36,6 +36,7 @@ def test_healthz_in_async_mode() -> None:
     assert async_to_sync(fetch)() == 200
 
 
+@pytest.mark.django_db  # model checks ask the database about JSON support
 def test_system_check_requires_the_health_middleware_first(settings) -> None:  # type: ignore[no-untyped-def]
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != HEALTH_MIDDLEWARE] + [
         HEALTH_MIDDLEWARE
@@ -43,10 +44,12 @@ def test_system_check_requires_the_health_middleware_first(settings) -> None:  #
     assert [error.id for error in run_checks()] == ["keel.E001"]
 
 
+@pytest.mark.django_db  # model checks ask the database about JSON support
 def test_system_check_refuses_djangos_gzip_middleware(settings) -> None:  # type: ignore[no-untyped-def]
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django.middleware.gzip.GZipMiddleware"]
     assert [error.id for error in run_checks()] == ["keel.E002"]
 
 
+@pytest.mark.django_db  # model checks ask the database about JSON support
 def test_shipped_settings_pass_the_system_checks() -> None:
     assert run_checks() == []
