@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -96,3 +98,25 @@ def test_unapplied_migrations_make_readyz_503(server: str, tmp_path: Path) -> No
             result = run_keel(["migrate"], environment)
             assert result.returncode == 0, result.stdout + result.stderr
             assert get(web, "/readyz", "app.example.com").status_code == 200
+
+
+def test_healthz_does_not_queue_behind_a_busy_api_pool(
+    migrated_environment: dict[str, str], tmp_path: Path
+) -> None:
+    environment = {**migrated_environment, "WEB_CONCURRENCY": "1", "WEB_THREADS": "1"}
+    with (
+        keel_web(environment, server="asgi", log_dir=tmp_path) as web,
+        httpx.Client(timeout=15) as client,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        busy = pool.submit(
+            client.get, f"{web.url}/test/slow/?seconds=4", headers={"Host": "app.example.com"}
+        )
+        time.sleep(0.5)  # the pool's only thread is now inside the slow view
+        started = time.monotonic()
+        response = httpx.get(f"{web.url}/healthz", headers={"Host": "10.0.3.17"}, timeout=10)
+        waited = time.monotonic() - started
+        assert busy.result().status_code == 200
+    assert response.status_code == 200
+    # Through the pool it would wait for the slow request (~3.5 s more).
+    assert waited < 2.0

@@ -11,21 +11,17 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
-from keel.runtime.constants import HEALTH_PATH
+from keel.health.liveness import liveness
 from keel.runtime.middleware import AnswerFirstMiddleware
-
-_ALLOWED_METHODS = ("GET", "HEAD")
 
 
 def _liveness_response(request: HttpRequest) -> HttpResponse | None:
-    if request.path_info != HEALTH_PATH:
+    answer = liveness(request.method or "", request.path_info)
+    if answer is None:
         return None
-    if request.method not in _ALLOWED_METHODS:
-        response = HttpResponse(status=405, content_type="text/plain")
-        response["Allow"] = ", ".join(_ALLOWED_METHODS)
-        return response
-    response = HttpResponse(b"ok\n" if request.method == "GET" else b"", content_type="text/plain")
-    response["Cache-Control"] = "no-store"
+    response = HttpResponse(answer.body, status=answer.status)
+    for name, value in answer.headers:
+        response[name] = value
     return response
 
 

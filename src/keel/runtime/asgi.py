@@ -7,9 +7,12 @@ API loses four fifths of its throughput. So one ASGI server routes each request:
 
 - views marked with ``keel.streaming.streaming_view`` go to Django's ASGI handler, where
   an open stream costs a coroutine;
-- everything else, ``/healthz`` included, goes to Django's WSGI handler on a fixed pool
-  of threads (a2wsgi): one hand-off per request, persistent database connections per
-  pool thread, and a bounded number of requests in Django at once.
+- everything else goes to Django's WSGI handler on a fixed pool of threads (a2wsgi):
+  one hand-off per request, persistent database connections per pool thread, and a
+  bounded number of requests in Django at once;
+- ``/healthz`` is answered here, on the event loop, with the same answer Django's
+  HealthCheckMiddleware gives: behind a saturated pool it waited its turn and its p99
+  reached seconds under full API load (docs/adr/0001-web-runtime.md).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from django.core.handlers.asgi import ASGIHandler
 from django.core.wsgi import get_wsgi_application
 from django.urls import Resolver404, get_resolver
 
+from keel.health.liveness import Liveness, liveness
 from keel.streaming.sse import STREAMING_VIEW_ATTRIBUTE
 
 logger = logging.getLogger("keel.runtime.asgi")
@@ -67,6 +71,10 @@ class KeelRouter:
             root_path = scope.get("root_path", "")
             if root_path and path.startswith(root_path):
                 path = path[len(root_path) :]
+            answer = liveness(scope["method"], path)
+            if answer is not None:
+                await _send_liveness(answer, send)
+                return
             app = self.asgi_app if is_streaming_path(path) else self.wsgi_app
             await app(scope, receive, send)
         elif kind == "lifespan":
@@ -83,6 +91,13 @@ class KeelRouter:
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def _send_liveness(answer: Liveness, send: Send) -> None:
+    headers = [(name.lower().encode(), value.encode()) for name, value in answer.headers]
+    headers.append((b"content-length", str(len(answer.body)).encode()))
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
 
 
 def pool_threads() -> int:
