@@ -103,6 +103,17 @@ class Cluster:
             return Counter()
         return Counter((run_id, step) for run_id, step, _ in self.side_effect_lines())
 
+    def started_steps(self) -> set[tuple[str, int]]:
+        """The (run id, step) tool calls that have begun, finished or not."""
+        started = Path(f"{self.side_effect_log}.started")
+        if not started.exists():
+            return set()
+        return {
+            (parts[0], int(parts[1]))
+            for parts in (line.split(" ") for line in started.read_text().splitlines())
+            if len(parts) == 3 and parts[2]
+        }
+
     def side_effect_lines(self) -> list[tuple[str, int, float]]:
         """Each completed tool call: run id, step, and when it finished (unix time)."""
         if not self.side_effect_log.exists():

@@ -32,13 +32,15 @@ def _instructions(ctx: RunContext[RunDeps]) -> str:
 
 @tool_step("counting.work")
 async def _work(run_id: str, step: int, delay: float) -> str:
+    await asyncio.to_thread(_record, f"{run_id} {step} {time.time():.3f}\n", ".started")
     await asyncio.sleep(delay)
     await asyncio.to_thread(_record, f"{run_id} {step} {time.time():.3f}\n")
     return f"step {step} done"
 
 
-def _record(line: str) -> None:
-    with open(os.environ["COUNTING_AGENT_LOG"], "a") as log:
+def _record(line: str, suffix: str = "") -> None:
+    # Starts go to "<log>.started" so tests can signal a worker mid-call, not between calls.
+    with open(os.environ["COUNTING_AGENT_LOG"] + suffix, "a") as log:
         log.write(line)
 
 

@@ -117,14 +117,15 @@ def test_sigterm_drains_the_worker_and_another_worker_finishes_its_run(tmp_path:
         # SIGTERM lands inside a tool call: just after one step's side effect appeared.
         done = max(step for (rid, step) in keel.side_effects() if rid == run_id)
         wait_for(lambda: keel.side_effects()[(run_id, done + 1)] > 0, 20, "run stalled")
-        time.sleep(0.3)
+        in_flight_step = done + 2
+        wait_for(lambda: (run_id, in_flight_step) in keel.started_steps(), 20, "run stalled")
+        time.sleep(0.2)
         signalled_at = time.monotonic()
         leaving.signal(signal.SIGTERM)
         # Work queued after SIGTERM must go to the staying worker, never the leaving one.
         later_id = keel.create_run("ada", prompt="after", steps=1, step_delay=0)["id"]
         exit_code = leaving.wait(20)
         exited_after = time.monotonic() - signalled_at
-        in_flight_step = done + 2
         assert exit_code == 0, leaving.log()[-3000:]
         # The tool call in flight (one second) finished and was checkpointed first.
         assert keel.side_effects()[(run_id, in_flight_step)] == 1
