@@ -11,7 +11,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 VENV := .venv
 BIN := $(VENV)/bin
 # Test files run in parallel (see pytest-xdist in pyproject.toml).
-PYTEST_ARGS ?= -n 3 --dist loadfile
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: help setup run test lint typecheck hadolint bench bench-smoke clean
 
