@@ -13,7 +13,7 @@ BIN := $(VENV)/bin
 # Test files run in parallel (see pytest-xdist in pyproject.toml).
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: help setup run test lint typecheck hadolint bench bench-smoke clean
+.PHONY: help setup run test suite lint typecheck hadolint bench bench-smoke clean
 
 help:
 	@echo "make run    start keel locally (web + worker) on http://127.0.0.1:$(PORT)/"
@@ -31,8 +31,13 @@ run: setup
 	@DEBUG=true $(BIN)/keel migrate
 	@bash scripts/run-local $(PORT)
 
-test: setup lint typecheck hadolint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: setup lint typecheck hadolint suite
+
+# Files run in parallel, then the tests marked serial alone: they kill and time worker
+# processes against 3-second heartbeats and must not share the two cores with others.
+suite:
+	$(BIN)/python -m pytest $(PYTEST_ARGS) -m "not serial"
+	$(BIN)/python -m pytest -m serial
 
 lint:
 	$(BIN)/ruff check .

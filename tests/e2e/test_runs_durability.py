@@ -14,7 +14,7 @@ import pytest
 
 from tests.agents.cluster import Cluster, cluster
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
 USERS = ["ada", "bob", "cy", "di", "ed"]
 GENERATIONS = 4
