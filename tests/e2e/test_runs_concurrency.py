@@ -9,7 +9,7 @@ import pytest
 
 from tests.agents.cluster import cluster
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
 USERS = ["u1", "u2", "u3", "u4", "u5"]
 RUNS_PER_USER = 10
