@@ -26,10 +26,6 @@ def most_at_once(intervals: list[tuple[datetime, datetime]]) -> int:
     return highest
 
 
-@pytest.mark.xfail(
-    reason="open in issue 3: the audit sees 3 running for a limit of 2 (recovery or slot release vs recorded times)",
-    strict=False,
-)
 def test_fifty_runs_from_five_users_never_exceed_the_per_user_limit(tmp_path: Path) -> None:
     with cluster(tmp_path, users=USERS, AGENT_RUNS_PER_USER=str(LIMIT)) as keel:
         keel.start_worker()

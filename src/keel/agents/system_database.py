@@ -3,8 +3,8 @@
 DBOS's SQLite schema needs SQLite >= 3.42; the OS library on many hosts is older, so on
 SQLite keel builds the SQLAlchemy engine on sqlean-py's bundled SQLite. An engine passed
 to DBOS skips the settings DBOS applies to engines it builds itself, so this one applies
-them (IMMEDIATE transactions, a busy timeout, foreign keys) plus WAL, which lets the web
-role read while workers write.
+them (IMMEDIATE transactions, done so they cover reads too; a busy timeout; foreign
+keys) plus WAL, which lets the web role read while workers write.
 """
 
 from __future__ import annotations
@@ -80,17 +80,66 @@ def build_engine(url: str) -> sa.Engine | None:
 
     @event.listens_for(engine, "connect")
     def apply_dbos_sqlite_settings(dbapi_connection: Any, connection_record: Any) -> None:
-        # What DBOS applies to the SQLite engines it builds: IMMEDIATE transactions
-        # serialize writers instead of failing read-to-write upgrades, a generous busy
-        # timeout rides out lock contention, and foreign keys are enforced.
-        dbapi_connection.isolation_level = "IMMEDIATE"
+        # What DBOS applies to the SQLite engines it builds: a generous busy timeout
+        # rides out lock contention, and foreign keys are enforced.
+        dbapi_connection.isolation_level = None
         dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         dbapi_connection.execute("PRAGMA foreign_keys=ON")
         # Several processes share the file: WAL lets readers proceed during a write.
         dbapi_connection.execute("PRAGMA journal_mode=WAL")
         dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
+    immediate_transactions(engine)
     return engine
+
+
+def immediate_transactions(engine: sa.Engine) -> None:
+    """Make every transaction on ``engine`` a ``BEGIN IMMEDIATE`` one, reads included.
+
+    DBOS sets the driver's ``isolation_level = "IMMEDIATE"``, but the sqlite3 driver
+    begins only before INSERT/UPDATE/DELETE: the SELECT that counts a queue partition's
+    running workflows ran outside the transaction that then claims the next ones, so two
+    workers could both see one slot free and both fill it (3 running for a limit of 2).
+    SQLAlchemy also resets that attribute to "" (deferred) whenever a connection that
+    was used in AUTOCOMMIT returns to the pool. Here the driver never begins on its own;
+    the first statement of each SQLAlchemy transaction is preceded by ``BEGIN
+    IMMEDIATE``, which takes the write lock, so check-then-claim is atomic across
+    processes. A transaction that opens with its own BEGIN (DBOS's migrations) or with a
+    PRAGMA is left to do so.
+    """
+    pending = "keel_begin_pending"
+
+    @event.listens_for(engine, "begin")
+    def defer_begin(connection: sa.Connection) -> None:
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return
+        dbapi_connection = connection.connection.dbapi_connection
+        assert dbapi_connection is not None
+        dbapi_connection.isolation_level = None
+        connection.info[pending] = True
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def begin_immediate(
+        connection: sa.Connection,
+        cursor: Any,
+        statement: str,
+        parameters: Any,
+        context: Any,
+        executemany: bool,
+    ) -> None:
+        if not connection.info.get(pending):
+            return
+        verb = statement.lstrip()[:6].upper()
+        if verb.startswith("PRAGMA"):
+            return
+        connection.info[pending] = False
+        if not verb.startswith("BEGIN"):
+            cursor.execute("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def transaction_ended(connection: sa.Connection) -> None:
+        connection.info[pending] = False
 
 
 def shared_engine() -> sa.Engine | None:
