@@ -16,9 +16,28 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def keel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with cluster(tmp_path_factory.mktemp("runs"), users=["alice", "mallory"]) as running:
+    with cluster(
+        tmp_path_factory.mktemp("runs"), users=["alice", "mallory"], AGENT_ENQUEUE_GRACE="1"
+    ) as running:
         running.start_worker()
         yield running
+
+
+#: Records a run as ``run_create`` does, then dies where a crashed web process would:
+#: after the run's row committed, before DBOS heard of it.
+DIE_BEFORE_ENQUEUE = """
+import os
+from django.contrib.auth.models import User
+from keel.agents import services
+
+def die(*, run):
+    print(run.id, flush=True)
+    os._exit(9)
+
+services.run_enqueue = die
+services.run_create(owner=User.objects.get(username="alice"), agent="demo",
+                    input={"prompt": "stranded", "steps": 1, "step_delay": 0})
+"""
 
 
 def count_runs(keel: Cluster, user: str) -> int:
@@ -196,3 +215,17 @@ def test_a_run_past_its_time_limit_ends_timed_out(keel: Cluster, tmp_path: Path)
         (run,) = keel.wait_runs([("alice", run_id)], timeout=20)
     assert run["status"] == "timed_out"
     assert sum(1 for (rid, _) in keel.side_effects() if rid == run_id) < 10
+
+
+def test_a_run_whose_web_process_died_before_enqueueing_it_still_runs(keel: Cluster) -> None:
+    from tests.processes import run_keel
+
+    died = run_keel(["manage", "shell", "-c", DIE_BEFORE_ENQUEUE], keel.environment)
+    assert died.returncode == 9, died.stdout + died.stderr
+    run_id = died.stdout.strip().splitlines()[-1]
+    assert keel.get_run("alice", run_id)["status"] == "queued"
+    (run,) = keel.wait_runs([("alice", run_id)], timeout=30)
+    assert run["status"] == "succeeded"
+    assert run["attempts"] == 1
+    swept = [line for line in keel.workers[0].log().splitlines() if "never handed" in line]
+    assert any(run_id in line for line in swept), swept

@@ -25,6 +25,7 @@ class AgentSettings:
     queue_polling_interval: float
     heartbeat_interval: float
     executor_dead_after: float
+    enqueue_grace: float
     event_retention_days: float
     application_version: str
     system_database_url: str | None
@@ -42,6 +43,7 @@ def agent_settings() -> AgentSettings:
         queue_polling_interval=getattr(settings, "KEEL_AGENT_QUEUE_POLLING_INTERVAL", 0.05),
         heartbeat_interval=getattr(settings, "KEEL_AGENT_HEARTBEAT_INTERVAL", 5.0),
         executor_dead_after=getattr(settings, "KEEL_AGENT_EXECUTOR_DEAD_AFTER", 30.0),
+        enqueue_grace=getattr(settings, "KEEL_AGENT_ENQUEUE_GRACE", 30.0),
         event_retention_days=getattr(settings, "KEEL_AGENT_EVENT_RETENTION_DAYS", 30.0),
         application_version=getattr(
             settings, "KEEL_AGENT_APPLICATION_VERSION", APPLICATION_VERSION

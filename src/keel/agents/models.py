@@ -40,6 +40,8 @@ class AgentRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    #: When the run was handed to the workers; NULL while a queued run is only recorded.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     output = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     input_tokens = models.PositiveIntegerField(default=0)
@@ -54,6 +56,12 @@ class AgentRun(models.Model):
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="agentrun_owner_created"),
             models.Index(fields=["status", "finished_at"], name="agentrun_status_finished"),
+            # The sweeper's look-up of runs recorded but never handed to the workers.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="queued", enqueued_at__isnull=True),
+                name="agentrun_not_enqueued",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

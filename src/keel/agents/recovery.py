@@ -112,6 +112,33 @@ def executors_recover(
     return recovered
 
 
+def runs_unqueued_enqueue(*, grace: float, batch: int = 100) -> int:
+    """Enqueue runs recorded but never handed to the workers, ``grace`` seconds on.
+
+    ``run_create`` commits the run, then enqueues it in the DBOS system database (a
+    separate database, so not one transaction); a web process that died in between
+    left the run ``queued`` for ever. Enqueueing is idempotent per run id, so workers
+    that sweep at the same moment do no harm.
+    """
+    from keel.agents import services
+
+    cutoff = timezone.now() - timedelta(seconds=grace)
+    stranded = AgentRun.objects.filter(
+        status=RunStatus.QUEUED, enqueued_at__isnull=True, created_at__lt=cutoff
+    ).order_by("created_at")[:batch]
+    count = 0
+    for run in stranded:
+        services.run_enqueue(run=run)
+        logger.warning(
+            "enqueued run %s, recorded %s but never handed to the workers",
+            run.id,
+            run.created_at.isoformat(),
+            extra={"run_id": str(run.id)},
+        )
+        count += 1
+    return count
+
+
 def runs_overdue_end(*, run_time_limit: float) -> int:
     """End runs still active well past their time limit (their worker died meanwhile)."""
     from keel.agents import services

@@ -96,7 +96,13 @@ def run_create(
 
 
 def run_enqueue(*, run: AgentRun) -> None:
-    """Hand ``run`` to the workers (idempotent: the run id is the workflow id)."""
+    """Hand ``run`` to the workers and record when (idempotent: the run id is the
+    workflow id, so a second enqueue of the same run is a no-op).
+
+    The run's row commits before this: if the process dies in between, the run stays
+    ``queued`` with no ``enqueued_at`` and a worker's sweep
+    (``recovery.runs_unqueued_enqueue``) enqueues it.
+    """
     from keel.agents.system_database import client
 
     config = agent_settings()
@@ -111,6 +117,7 @@ def run_enqueue(*, run: AgentRun) -> None:
         },
         str(run.id),
     )
+    AgentRun.objects.filter(pk=run.pk).update(enqueued_at=timezone.now())
 
 
 def run_cancel(*, run: AgentRun) -> AgentRun:

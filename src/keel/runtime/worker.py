@@ -136,6 +136,7 @@ def _heartbeat_loop(stop: threading.Event, executor_id: str) -> None:
                 dead_after=config.executor_dead_after,
             )
             recovery.runs_overdue_end(run_time_limit=config.run_time_limit)
+            recovery.runs_unqueued_enqueue(grace=config.enqueue_grace)
         except Exception:
             logger.exception("heartbeat or sweep failed")
             close_old_connections()
