@@ -84,7 +84,8 @@ def run_create(
                 idempotency_key=idempotency_key or None,
                 last_sequence=1,
             )
-            _event_create(run, EventType.STATUS, {"status": RunStatus.QUEUED})
+            # Nothing can be streaming a run that did not exist: no NOTIFY for event 1.
+            _event_create(run, EventType.STATUS, {"status": RunStatus.QUEUED}, notify=False)
     except IntegrityError:
         # Another request with the same key won the race.
         if idempotency_key:
@@ -232,10 +233,12 @@ def _append(
     return _event_create(run, type, payload)
 
 
-def _event_create(run: AgentRun, type: EventType, payload: dict[str, Any]) -> RunEvent:
+def _event_create(
+    run: AgentRun, type: EventType, payload: dict[str, Any], *, notify: bool = True
+) -> RunEvent:
     """Insert the event numbered ``run.last_sequence`` and wake the run's streams."""
     event = RunEvent.objects.create(run=run, sequence=run.last_sequence, type=type, payload=payload)
-    if connection.vendor == "postgresql":
+    if notify and connection.vendor == "postgresql":
         # Delivered at commit; SSE streams waiting on this run wake at once.
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_notify(%s, %s)", [EVENTS_CHANNEL, str(run.pk)])

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from sqlalchemy import event
 
 from keel.agents.conf import agent_settings
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+# SQLAlchemy is imported inside the functions that use it: every keel process loads this
+# module at start-up (the readiness check), and SQLAlchemy costs ~0.5 s of CPU to import,
+# which a web process that never enqueues a run need not pay before its first request.
 
 #: The DBOS application name every keel process uses, so web and workers share queues.
 APPLICATION_NAME = "keel"
@@ -39,6 +44,8 @@ def system_database_url() -> str:
     ``<name>_dbos_sys`` on the same PostgreSQL server (DBOS creates it at worker launch),
     or ``<file>.dbos.sqlite3`` next to the SQLite file.
     """
+    import sqlalchemy as sa
+
     configured = agent_settings().system_database_url
     if configured:
         return str(configured)
@@ -74,7 +81,9 @@ def build_engine(url: str) -> sa.Engine | None:
     """Return the engine to hand DBOS, or None to let DBOS build its own (PostgreSQL)."""
     if not is_sqlite(url):
         return None
+    import sqlalchemy as sa
     import sqlean
+    from sqlalchemy import event
 
     engine = sa.create_engine(url, module=sqlean, pool_size=8, max_overflow=8, pool_timeout=30)
 
@@ -107,6 +116,8 @@ def immediate_transactions(engine: sa.Engine) -> None:
     processes. A transaction that opens with its own BEGIN (DBOS's migrations) or with a
     PRAGMA is left to do so.
     """
+    from sqlalchemy import event
+
     pending = "keel_begin_pending"
 
     @event.listens_for(engine, "begin")
@@ -172,6 +183,8 @@ def client() -> Any:
 
 def check_reachable() -> None:
     """Raise unless the system database answers and DBOS has created its tables."""
+    import sqlalchemy as sa
+
     global _probe_engine
     url = system_database_url()
     engine = shared_engine()
