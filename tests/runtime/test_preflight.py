@@ -101,3 +101,29 @@ def test_report_shows_every_fix_and_fails_on_any_failure() -> None:
         "  SKIP  three: skipped: settings do not load",
         "preflight FAILED: 2 of 3 checks did not pass",
     ]
+
+
+def test_a_sigterm_while_the_web_role_is_being_started_waits_for_the_start_to_finish() -> None:
+    """Popen forks, then returns: a SIGTERM in between must not orphan the web role."""
+    import os
+    import signal
+
+    from keel.runtime.preflight_alb import exit_on_sigterm, sigterm_deferred
+
+    def start_web_role() -> None:
+        with sigterm_deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            started.append("web role")
+
+    started: list[str] = []
+    previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            start_web_role()
+        assert started == ["web role"]
+        assert exited.value.code == 128 + signal.SIGTERM
+        # Outside the block a SIGTERM exits at once, as before.
+        with pytest.raises(SystemExit):
+            os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)

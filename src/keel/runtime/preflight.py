@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import FrameType
 
 from keel.runtime import constants
+from keel.runtime.preflight_alb import exit_on_sigterm
 
 #: Variables without which a production task must not start.
 REQUIRED_VARIABLES = ("SECRET_KEY", "ALLOWED_HOSTS")
@@ -283,7 +282,7 @@ def _health_fix(probes: list[str]) -> str:
 
 def run_preflight(*, server: str = "asgi", interval: float | None = None) -> int:
     """Run every check, print the report and return the exit status (0: all passed)."""
-    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
     try:
         findings = collect_findings(server=server, interval=interval)
     finally:
@@ -352,8 +351,3 @@ def format_report(findings: list[Finding]) -> str:
     else:
         lines.append(f"preflight passed: {len(findings)} checks")
     return "\n".join(lines)
-
-
-def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    # Unwinds through the health check's finally, which stops the web role it started.
-    sys.exit(128 + signum)

@@ -10,6 +10,7 @@ real target group (keel.infra), so a pass here is a pass there.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -18,8 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 from keel.runtime import constants
 
@@ -104,24 +107,57 @@ def run_web_and_check_health(*, server: str, interval: float) -> HealthCheckOutc
     # The same command the image's CMD runs, bound to loopback instead of 0.0.0.0:$PORT.
     command = [sys.executable, "-m", "keel.runtime.cli", "web", "--server", server]
     command += ["--bind", f"127.0.0.1:{port}"]
-    process = subprocess.Popen(
-        command, env=dict(os.environ), stdout=log_file, stderr=subprocess.STDOUT
-    )
+    process: subprocess.Popen[bytes] | None = None
     try:
+        # A SIGTERM that arrived while Popen had forked but not yet returned would unwind
+        # past it and leave the web role running with nobody to stop it.
+        with sigterm_deferred():
+            process = subprocess.Popen(
+                command, env=dict(os.environ), stdout=log_file, stderr=subprocess.STDOUT
+            )
         healthy, probes, seconds = check_target_health(port, process=process, interval=interval)
     finally:
-        _stop(process)
+        if process is not None:
+            _stop(process)
         log_tail = Path(log_file.name).read_text(errors="replace")[-3000:]
         log_file.close()
     return HealthCheckOutcome(healthy=healthy, probes=probes, seconds=seconds, log_tail=log_tail)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
+    with sigterm_deferred():  # a second SIGTERM must not abandon the stop half-way
+        if process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=constants.WEB_GRACEFUL_TIMEOUT + 5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+class _SigtermState:
+    deferring = 0
+    pending: int | None = None
+
+
+def exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM handler for ``keel preflight``: exit 128 + signum, unwinding through the
+    ``finally`` that stops the web role, unless inside ``sigterm_deferred``."""
+    if _SigtermState.deferring:
+        _SigtermState.pending = signum
         return
-    process.send_signal(signal.SIGTERM)
+    sys.exit(128 + signum)
+
+
+@contextlib.contextmanager
+def sigterm_deferred() -> Iterator[None]:
+    """Hold a SIGTERM that arrives inside the block until the block has ended."""
+    _SigtermState.deferring += 1
     try:
-        process.wait(timeout=constants.WEB_GRACEFUL_TIMEOUT + 5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+        yield
+    finally:
+        _SigtermState.deferring -= 1
+    if not _SigtermState.deferring and _SigtermState.pending is not None:
+        signum, _SigtermState.pending = _SigtermState.pending, None
+        sys.exit(128 + signum)
