@@ -34,6 +34,10 @@ def base_environment(**overrides: str) -> dict[str, str]:
             "DEBUG": "false",
             "SECURE_SSL_REDIRECT": "false",
             "WEB_CONCURRENCY": "2",
+            # No worker recycling: keel's default (a worker restarts after ~10,000 requests)
+            # would restart a cold worker inside a 1.5 s window at 10,000 req/s, and the
+            # other servers measured beside it do not recycle.
+            "WEB_MAX_REQUESTS": "0",
             "LOG_LEVEL": "WARNING",
         }
     )

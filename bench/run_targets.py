@@ -190,52 +190,41 @@ MISSES = {
     "dispatch": [
         "Timestamps of the same runs (AgentRun.created_at → DBOS "
         "`workflow_status.created_at` → `started_at_epoch_ms` → AgentRun.started_at), "
-        "medians of 15 runs on PostgreSQL: recording and enqueueing 5-9 ms, waiting in "
-        "the DBOS queue 23-57 ms, dequeue → `run_start` 11-30 ms.",
+        "medians of 15 runs on PostgreSQL before the changes below: recording and "
+        "enqueueing 5-9 ms, waiting in the DBOS queue 23-57 ms, dequeue → `run_start` "
+        "11-30 ms.",
         "- Queue wait: `keel worker` polls its database-backed, partitioned queue "
-        "(src/keel/runtime/worker.py:65-70, `AGENT_QUEUE_POLLING_INTERVAL` 0.05 s). One "
-        "poll cycle is ~5 round trips plus ~5 per owner with queued runs (`get_queue` "
-        "reload, `get_queue_partitions`, then per partition a pending count, version "
-        "check, select and claim), each connection checkout preceded by SQLAlchemy's "
-        "`pool_pre_ping` (11 % of the queue thread's wall time was `do_ping`). At 0.01 s "
+        "(`AGENT_QUEUE_POLLING_INTERVAL` 0.05 s). One poll cycle is ~5 round trips plus "
+        "~5 per owner with queued runs (`get_queue` reload, `get_queue_partitions`, then "
+        "per partition a pending count, version check, select and claim). At 0.01 s "
         "polling the median wait only fell to ~20 ms: the cycle's own queries dominate. "
-        "Proposed: pass `db_engine_kwargs` without `pool_pre_ping` to `DBOS(...)` in "
-        "worker.py:51-63 (DBOS retries its system-database calls anyway; check with "
-        "tests/reliability) and build the PostgreSQL engine for `DBOSClient` in "
-        "src/keel/agents/system_database.py:73-76 the same way.",
-        "- Dequeue → start: `run_start` (src/keel/agents/services.py:134-151) is 7 round "
-        "trips — BEGIN, SELECT … FOR UPDATE, UPDATE (save), a second UPDATE of "
-        "`last_sequence` in `_append` (services.py:220), INSERT event, SELECT pg_notify, "
-        "COMMIT — 12 ms wall per run here, `started_at` stamped after the first two. "
-        "Proposed: one conditional `UPDATE … SET status, started_at, attempts, "
-        "last_sequence = last_sequence + 1 … RETURNING` (PostgreSQL and SQLite ≥ 3.35 "
-        "both have RETURNING), then the INSERT, with `pg_notify` in the same statement "
-        "(`WITH e AS (INSERT … RETURNING run_id) SELECT pg_notify(…) FROM e`): 4 round "
-        "trips instead of 7; the same shape for `run_finish` (services.py:154-196) and "
-        "`run_event_append` (services.py:199-214).",
+        "Done: the worker's DBOS engine no longer pings before every checkout on "
+        "PostgreSQL (`db_engine_kwargs`, src/keel/runtime/worker.py; 11 % of the queue "
+        "thread's wall time was `do_ping`); tests/reliability proves a restarted "
+        "database is still survived.",
+        "- Dequeue → start: `run_start` was 7 round trips. Done: the run's changed fields "
+        "and its `last_sequence` are one UPDATE (`_append` in src/keel/agents/services.py), "
+        "so BEGIN, SELECT … FOR UPDATE, UPDATE, INSERT event, SELECT pg_notify, COMMIT. "
+        "Left: one conditional `UPDATE … RETURNING` in place of the SELECT and UPDATE, "
+        "and `pg_notify` folded into the INSERT (`WITH e AS (INSERT … RETURNING run_id) "
+        "SELECT pg_notify(…) FROM e`), which needs raw SQL.",
     ],
     "throughput": [
-        "The worker is the limit, not the enqueuing client: from its first start to its "
-        "last finish one `keel worker` completed 48-83 no-op runs/s over several 300-run "
-        "bursts, using 2.9-3.4 s of CPU per burst (/proc utime + stime): ~10 ms of "
-        "Python per no-op run on one core (the GIL), where raw DBOS in the same run "
-        "needs ~5 ms. A py-spy `--gil` profile of a burst: keel's `run_start` + "
-        "`run_finish` held the GIL 43 % of the time (the Django ORM building and "
-        "compiling ~10 statements per run, src/keel/agents/services.py:134-196), DBOS's "
-        "queue thread 21 %, the event loop 9 %, DBOS's checkpoints ~3 %.",
+        "The worker is the limit, not the enqueuing client: ~10 ms of Python per no-op run "
+        "on one core (the GIL) before the changes below, where raw DBOS in the same run "
+        "needs ~5 ms; the process is CPU-bound (/proc utime + stime over a 300-run burst). "
+        "A py-spy `--gil` profile of a burst: keel's `run_start` + `run_finish` held the "
+        "GIL 43 % of the time (the Django ORM building and compiling ~10 statements per "
+        "run), DBOS's queue thread 21 %, the event loop 9 %, DBOS's checkpoints ~3 %.",
         "- Spreading the burst over 1, 10 or 50 owners, `AGENT_RUNS_PER_USER` 1, 3, 20 or "
-        "100, or `AGENT_WORKER_CONCURRENCY` 100 all stayed inside that 48-83/s band "
-        "(this machine's noise): the process is CPU-bound, not waiting on limits.",
-        "- Proposed, in keel's code: `run_start` and `run_finish` each issue 7 "
-        "statements (BEGIN, SELECT … FOR UPDATE, UPDATE, a second UPDATE of "
-        "`last_sequence` in `_append` at services.py:220, INSERT event, SELECT "
-        "pg_notify, COMMIT); one conditional `UPDATE … RETURNING` and one "
-        "`WITH e AS (INSERT … RETURNING run_id) SELECT pg_notify(…) FROM e` in raw SQL "
-        "(PostgreSQL; SQLite ≥ 3.35 has RETURNING too) would skip most of the ORM's "
-        "per-call query building, the largest share of the worker's Python time. And "
-        "`run_create` "
-        "(services.py:62-96) creating the run with `last_sequence=1` and no "
-        "`pg_notify` (nothing can be listening to a run that did not exist yet), 2 of "
-        "its ~10 round trips. Past that, the lever is a second worker process per task.",
+        "100, or `AGENT_WORKER_CONCURRENCY` 100 all stayed inside the same band: the "
+        "process is CPU-bound, not waiting on limits.",
+        "- Done: one UPDATE per status change instead of two, no `pg_notify` for a run's "
+        "first event (nothing can be streaming a run that did not exist), no DBOS "
+        "pre-ping: 62 → 70 runs/s on PostgreSQL and 54 → 78 on SQLite in the runs of "
+        "2026-11-26. Left: raw SQL for `run_start`/`run_finish` (`UPDATE … RETURNING`) to "
+        "skip most of the ORM's per-call query building. Past that the ceiling is DBOS's "
+        "own ~5 ms per workflow (raw DBOS ~200/s here), so 200 runs/s through keel needs a "
+        "second worker process per task.",
     ],
 }

@@ -73,8 +73,8 @@ def run(bench: Run) -> dict[str, Any]:
                 wrk.warm(
                     service.url + path,
                     connections=CONNECTIONS,
-                    initial=bench.pick(full=2.0, smoke=1.0),
-                    attempts=bench.pick(full=2, smoke=1),
+                    initial=1.0,
+                    attempts=1,
                 )
             )
         for _ in range(repeats):
