@@ -119,8 +119,8 @@ def databases(bench: Run) -> Iterator[list[tuple[str, dict[str, str], str]]]:
 
 def run(bench: Run) -> dict[str, Any]:
     started = time.monotonic()
-    latency = bench.pick(full=8, smoke=2)
-    throughput = bench.pick(full=300, smoke=10)
+    latency = bench.pick(full=6, smoke=2)
+    throughput = bench.pick(full=200, smoke=10)
     rows = []
     with databases(bench) as cases:
         celery_environment = base_environment(
