@@ -109,3 +109,46 @@ def test_other_application_versions_are_left_alone(monkeypatch: pytest.MonkeyPat
         recovery.executors_recover(executor_id="live", application_version="v1", dead_after=30)
         == []
     )
+
+
+def test_the_sweep_enqueues_only_runs_recorded_but_never_handed_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    enqueued: list[str] = []
+    monkeypatch.setattr(
+        services, "run_enqueue", lambda *, run: enqueued.append(run.input["prompt"])
+    )
+    owner = User.objects.create(username="bo")
+    old = timezone.now() - timedelta(seconds=60)
+
+    def recorded(prompt: str, **fields: object) -> None:
+        run = AgentRun.objects.create(owner=owner, agent="demo", input={"prompt": prompt})
+        AgentRun.objects.filter(pk=run.pk).update(created_at=old, **fields)
+
+    recorded("stranded")
+    recorded("handed over", enqueued_at=old)
+    recorded("finished", status=RunStatus.FAILED)
+    AgentRun.objects.create(owner=owner, agent="demo", input={"prompt": "just created"})
+
+    assert recovery.runs_unqueued_enqueue(grace=30) == 1
+    assert enqueued == ["stranded"]
+
+
+def test_run_create_records_when_the_run_was_handed_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    from keel.agents import system_database
+
+    handed: list[str] = []
+
+    class Client:
+        def enqueue(self, options: dict[str, object], run_id: str) -> None:
+            handed.append(run_id)
+
+    monkeypatch.setattr(system_database, "client", Client)
+    owner = User.objects.create(username="cy")
+    run, created = services.run_create(owner=owner, agent="demo", input={"prompt": "x"})
+    run.refresh_from_db()
+    assert created
+    assert handed == [str(run.id)]
+    assert run.enqueued_at is not None
+    assert list(run.events.values_list("sequence", "payload")) == [(1, {"status": "queued"})]
+    assert run.last_sequence == 1
