@@ -140,7 +140,9 @@ def run(bench: Run) -> dict[str, Any]:
                 AGENT_MODULES="bench.noop_agent",
                 **django_database,
             )
-            for system in ("django-tasks-db", "dbos", "keel"):
+            # Smoke runs keep keel's own path (and Celery above): as in server_modes, the
+            # full run is where every alternative is compared.
+            for system in bench.pick(full=("django-tasks-db", "dbos", "keel"), smoke=("keel",)):
                 rows.append(
                     {"database": label, **measure(system, environment, latency, throughput)}
                 )
