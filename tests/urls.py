@@ -10,6 +10,7 @@ urlpatterns = [
     path("test/boom/", views.boom),
     path("test/slow/", views.slow),
     path("test/secure/", views.secure),
+    path("test/plain-stream/", views.plain_stream),
 ]
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

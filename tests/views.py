@@ -1,9 +1,10 @@
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 
 
 def boom(request: HttpRequest) -> JsonResponse:
@@ -26,3 +27,17 @@ def secure(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"is_secure": request.is_secure(), "absolute_uri": request.build_absolute_uri()}
     )
+
+
+def plain_stream(request: HttpRequest) -> StreamingHttpResponse:
+    """A sync stream from a view without ``streaming_view``: served by the API's pool."""
+    count = int(request.GET.get("count", "5"))
+    interval = float(request.GET.get("interval", "0.4"))
+
+    def lines() -> Iterator[bytes]:
+        for index in range(count):
+            if index:
+                time.sleep(interval)
+            yield f"{index} {time.time()}\n".encode()
+
+    return StreamingHttpResponse(lines(), content_type="text/plain")

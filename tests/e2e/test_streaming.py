@@ -99,6 +99,22 @@ def test_client_disconnect_stops_the_producer(web: KeelProcess) -> None:
     assert int(closed[0]["events_sent"]) < 100  # type: ignore[call-overload]
 
 
+def test_a_stream_from_an_undecorated_view_is_not_buffered(web: KeelProcess) -> None:
+    # Under the ASGI server this view runs in the API's thread pool (it lacks
+    # @streaming_view), which must pass each chunk on as the view yields it.
+    arrivals: list[tuple[float, float]] = []
+    with httpx.stream(
+        "GET", f"{web.url}/test/plain-stream/?count=5&interval=0.4", headers=HOST, timeout=10
+    ) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line:
+                arrivals.append((time.time(), float(line.split()[1])))
+    assert len(arrivals) == 5
+    assert all(arrived - produced < 0.2 for arrived, produced in arrivals)
+    assert arrivals[-1][0] - arrivals[0][0] > 1.2
+
+
 def test_stream_with_bad_parameters_is_400(web: KeelProcess) -> None:
     response = httpx.get(f"{web.url}/demo/stream/?count=nope", headers=HOST, timeout=10)
     assert response.status_code == 400

@@ -41,6 +41,8 @@ def test_default_server_is_the_asgi_router(monkeypatch: pytest.MonkeyPatch) -> N
     config = load_config(monkeypatch, WEB_CONCURRENCY="2")
     assert config.worker_class == "asgi"
     assert config.wsgi_app == "keel.runtime.asgi:application"
+    assert config.asgi_loop == "uvloop"
+    import uvloop  # noqa: F401  (a dependency: gunicorn would fall back to asyncio)
 
 
 def test_wsgi_server_is_gthread(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,9 +7,9 @@ API loses four fifths of its throughput. So one ASGI server routes each request:
 
 - views marked with ``keel.streaming.streaming_view`` go to Django's ASGI handler, where
   an open stream costs a coroutine;
-- everything else goes to Django's WSGI handler on a fixed pool of threads (a2wsgi):
-  one hand-off per request, persistent database connections per pool thread, and a
-  bounded number of requests in Django at once;
+- everything else goes to Django's WSGI handler on a fixed pool of threads
+  (``keel.runtime.wsgi_pool``): one hand-off each way per request, persistent database
+  connections per pool thread, and a bounded number of requests in Django at once;
 - ``/healthz`` is answered here, on the event loop, with the same answer Django's
   HealthCheckMiddleware gives: behind a saturated pool it waited its turn and its p99
   reached seconds under full API load (docs/adr/0001-web-runtime.md).
@@ -23,13 +23,13 @@ import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from a2wsgi import WSGIMiddleware
 from django.core.asgi import get_asgi_application
 from django.core.handlers.asgi import ASGIHandler
 from django.core.wsgi import get_wsgi_application
 from django.urls import Resolver404, get_resolver
 
 from keel.health.liveness import Liveness, liveness
+from keel.runtime.wsgi_pool import WSGIPool
 from keel.streaming.sse import STREAMING_VIEW_ATTRIBUTE
 
 logger = logging.getLogger("keel.runtime.asgi")
@@ -110,7 +110,7 @@ def pool_threads() -> int:
 def build_application() -> KeelRouter:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example.settings")
     asgi_handler: ASGIHandler = get_asgi_application()
-    wsgi_app = WSGIMiddleware(get_wsgi_application(), workers=pool_threads())  # type: ignore[arg-type]
+    wsgi_app = WSGIPool(get_wsgi_application(), threads=pool_threads())
     return KeelRouter(asgi_app=asgi_handler, wsgi_app=wsgi_app)  # type: ignore[arg-type]
 
 

@@ -22,6 +22,9 @@ if server == "asgi":
     # handler; gunicorn's native ASGI worker runs the event loop (docs/adr/0001).
     worker_class = "asgi"
     wsgi_app = "keel.runtime.asgi:application"
+    # uvloop, not asyncio's loop: the loop carries every stream and every hand-off to the
+    # API's thread pool; with 1,000 streams open the API served ~20 % more (ADR 0001).
+    asgi_loop = "uvloop"
     # Streams are coroutines: allow many open connections per worker.
     worker_connections = env.integer("WEB_WORKER_CONNECTIONS", 2000, minimum=10)
 else:
