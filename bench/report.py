@@ -383,7 +383,9 @@ def section_api(result: dict[str, Any] | None) -> list[str]:
         "",
         f"wrk loads `{result['api_path']}` (sync DRF view, one ORM query, SQLite, persistent",
         f"connections) with {result['connections']} connections while the harness holds the",
-        "streams open and probes /healthz every 0.25 s (5 s timeout).",
+        "streams open and probes /healthz every 0.25 s (5 s timeout). Each case is 3 windows",
+        f"of {result.get('seconds_per_window', 3):g} s; the target's two cases (keel with streams, gthread without)",
+        "ran twice, in both orders, and their rows pool both passes' windows and probes.",
         "",
         *table(
             [
