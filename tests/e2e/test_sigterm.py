@@ -49,3 +49,28 @@ def test_sigterm_completes_requests_in_flight_and_exits_within_graceful_timeout(
     assert statuses == [200] * IN_FLIGHT
     assert exit_code == 0
     assert exited_after < WEB_GRACEFUL_TIMEOUT
+
+
+def test_sigterm_while_workers_are_still_booting_stops_them_promptly(
+    migrated_environment: dict[str, str], tmp_path: Path
+) -> None:
+    """An ECS task stopped right after it started (a deploy rolled back, a scale-in).
+
+    uvloop hands a signal to the worker's handler only while its loop runs: a SIGTERM
+    that reached a worker still importing the application was lost, and the master
+    waited graceful_timeout before killing the worker.
+    """
+    environment = {**migrated_environment, "DJANGO_SETTINGS_MODULE": "tests.settings_slow_boot"}
+    with keel_web(environment, server="asgi", log_dir=tmp_path, wait=False) as web:
+        deadline = time.monotonic() + 20
+        while web.log().count("Booting worker with pid") < 2:
+            assert time.monotonic() < deadline, web.log()
+            time.sleep(0.05)
+        time.sleep(0.5)  # inside the workers' three-second import of the settings
+        assert "ASGI server listening" not in web.log()
+        signalled = time.monotonic()
+        web.signal(signal.SIGTERM)
+        assert web.wait(timeout=WEB_GRACEFUL_TIMEOUT + 10) == 0
+        stopped_after = time.monotonic() - signalled
+    assert stopped_after < 10, f"{stopped_after:.1f} s: the booting workers missed SIGTERM"
+    assert web.log().count("Worker exiting") == 2

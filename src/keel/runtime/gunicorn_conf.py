@@ -7,6 +7,8 @@ Everything is derived from the environment (read through ``keel.conf``) and from
 from __future__ import annotations
 
 import os
+import signal
+from typing import Any
 
 from keel.conf import env
 from keel.runtime import constants
@@ -66,8 +68,23 @@ logger_class = "keel.runtime.gunicorn_logging.JsonAccessLogger"
 proc_name = f"keel-web-{server}"
 
 
-def post_worker_init(worker: object) -> None:
-    """Move everything loaded at start-up out of the garbage collector's reach.
+#: Signals that stop a worker. uvloop forwards a signal to the worker's handlers only
+#: while its loop runs, so one that arrives while the worker is still importing Django
+#: would be lost, and the master would wait graceful_timeout (30 s) to kill the worker.
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGQUIT}
+
+
+def post_fork(arbiter: object, worker: object) -> None:
+    """In a new ASGI worker, hold stop signals until its event loop is running."""
+    if server == "asgi":
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+
+
+def post_worker_init(worker: Any) -> None:
+    """Release held stop signals, and move start-up objects out of the collector's reach.
+
+    A stop signal held since ``post_fork`` is delivered as soon as the loop runs its
+    first callback, where uvloop hands it to the worker's graceful-shutdown handler.
 
     Django, DRF and the project are imported by now; their objects live as long as the
     worker. Freezing them keeps every full collection from walking them again, so the
@@ -75,4 +92,6 @@ def post_worker_init(worker: object) -> None:
     """
     import gc
 
+    if server == "asgi":
+        worker.loop.call_soon(signal.pthread_sigmask, signal.SIG_UNBLOCK, _STOP_SIGNALS)
     gc.freeze()
