@@ -25,7 +25,11 @@ def test_sigterm_completes_requests_in_flight_and_exits_within_graceful_timeout(
 ) -> None:
     started = tmp_path / "started"
     started.mkdir()
-    environment = {**migrated_environment, "KEEL_TEST_STARTED_DIR": str(started)}
+    environment = {
+        **migrated_environment,
+        "KEEL_TEST_STARTED_DIR": str(started),
+        "WEB_CONCURRENCY": "2",
+    }
     with keel_web(environment, server=server, log_dir=tmp_path) as web:
         url = f"{web.url}/test/slow/?seconds={REQUEST_SECONDS}"
         headers = {"Host": "app.example.com"}
@@ -60,7 +64,11 @@ def test_sigterm_while_workers_are_still_booting_stops_them_promptly(
     that reached a worker still importing the application was lost, and the master
     waited graceful_timeout before killing the worker.
     """
-    environment = {**migrated_environment, "DJANGO_SETTINGS_MODULE": "tests.settings_slow_boot"}
+    environment = {
+        **migrated_environment,
+        "DJANGO_SETTINGS_MODULE": "tests.settings_slow_boot",
+        "WEB_CONCURRENCY": "2",
+    }
     with keel_web(environment, server="asgi", log_dir=tmp_path, wait=False) as web:
         deadline = time.monotonic() + 20
         while web.log().count("Booting worker with pid") < 2:
