@@ -12,6 +12,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Test files run in parallel (see pytest-xdist in pyproject.toml).
 PYTEST_ARGS ?= -n 3 --dist loadfile
+# Bytecode is compiled when .venv is synced, as in the image: where PYTHONDONTWRITEBYTECODE
+# is set (this kind of CI machine sets it) Python would otherwise compile every module
+# it imports, in every process; a worker's imports took 3.6 s of CPU instead of 1.4 s.
+SYNC := sync --locked --compile-bytecode --python "$(PYTHON)" --quiet
+COMPILE := $(BIN)/python -m compileall -q -j 0 src example tests infra bench
 
 .PHONY: help setup run test suite lint typecheck hadolint bench bench-smoke clean
 
@@ -23,7 +28,8 @@ help:
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	@$(UV) sync --locked --python "$(PYTHON)" --quiet
+	@$(UV) $(SYNC)
+	@$(COMPILE) >/dev/null
 	@DEBUG=true $(BIN)/keel manage collectstatic --noinput --verbosity 0
 
 run: setup
@@ -56,12 +62,14 @@ define ensure_wrk
 endef
 
 bench:
-	@$(UV) sync --locked --python "$(PYTHON)" --group bench --quiet
+	@$(UV) $(SYNC) --group bench
+	@$(COMPILE) >/dev/null
 	$(ensure_wrk)
 	$(BIN)/python -m bench
 
 bench-smoke:
-	@$(UV) sync --locked --python "$(PYTHON)" --group bench --quiet
+	@$(UV) $(SYNC) --group bench
+	@$(COMPILE) >/dev/null
 	$(ensure_wrk)
 	$(BIN)/python -m bench --smoke
 
