@@ -12,6 +12,7 @@ from bench.harness import Run, emit
 from bench.processes import rss_mb
 from bench.servers import STREAM_SERVERS
 from bench.stats import latency_summary
+from bench.stream_holder import RemoteStreamHolder
 
 NAME = "health_under_streams"
 #: A stream that outlasts the measurement: one tick a second, up to the view's limit.
@@ -22,14 +23,16 @@ PROBE_INTERVAL = 0.2
 
 
 async def measure(port: int, streams: int, probes: int, timeout: float) -> dict[str, Any]:
-    holder = client.StreamHolder(port, STREAM_PATH, streams)
+    # The streams are held by a process of their own, so the probes' loop does nothing
+    # but probe (bench/stream_holder.py).
+    holder = RemoteStreamHolder(port, STREAM_PATH, streams)
     try:
         opened = await holder.open(settle_timeout=min(20.0, 3.0 + streams / 100))
         established = opened.established
-        events_before, started = holder.stats.events, time.monotonic()
+        events_before, started = (await holder.counts()).events, time.monotonic()
         result = await client.probe(port, count=probes, interval=PROBE_INTERVAL, timeout=timeout)
         elapsed = time.monotonic() - started
-        events_per_second = (holder.stats.events - events_before) / elapsed
+        events_per_second = ((await holder.counts()).events - events_before) / elapsed
     finally:
         await holder.close()
     return {
