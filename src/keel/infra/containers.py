@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -97,4 +98,58 @@ def task_definition(
         container_definitions=container_definitions(spec),
         tags=dict(tags),
         opts=opts,
+    )
+
+
+def ecs_service(
+    resource_name: str,
+    *,
+    name: str,
+    cluster_arn: pulumi.Input[str],
+    task_definition_arn: pulumi.Input[str],
+    desired_count: int,
+    private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+    security_group_id: pulumi.Input[str],
+    enable_exec: bool,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource],
+    **role_specific: Any,
+) -> aws.ecs.Service:
+    """Create an ECS service for one keel role with the settings every role shares.
+
+    What keel's policies require of every service lives here, once: private subnets and
+    no public IP, the deployment circuit breaker with rollback, new tasks started before
+    old ones stop (100 % / 200 %), and the running count left to autoscaling after the
+    first deployment. ``role_specific`` carries the rest (load balancers, capacity
+    providers, the deployment strategy, alarms).
+    """
+    return aws.ecs.Service(
+        resource_name,
+        name=name,
+        cluster=cluster_arn,
+        task_definition=task_definition_arn,
+        desired_count=desired_count,
+        platform_version="LATEST",
+        network_configuration={
+            "subnets": private_subnet_ids,
+            "security_groups": [security_group_id],
+            "assign_public_ip": False,
+        },
+        deployment_controller={"type": "ECS"},
+        deployment_circuit_breaker={"enable": True, "rollback": True},
+        # Start the new tasks before stopping old ones: the web's health checks and the
+        # worker's resumed runs both need somewhere to go.
+        deployment_minimum_healthy_percent=100,
+        deployment_maximum_percent=200,
+        availability_zone_rebalancing="ENABLED",
+        enable_execute_command=enable_exec,
+        enable_ecs_managed_tags=True,
+        propagate_tags="SERVICE",
+        tags=dict(tags),
+        # Autoscaling owns the running count after the first deployment.
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=list(depends_on), ignore_changes=["desiredCount"]
+        ),
+        **role_specific,
     )

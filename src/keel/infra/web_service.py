@@ -10,7 +10,7 @@ import pulumi_aws as aws
 
 from keel.infra import autoscaling
 from keel.infra.config import DeploymentConfig
-from keel.infra.containers import ContainerSpec, TaskSize, task_definition
+from keel.infra.containers import ContainerSpec, TaskSize, ecs_service, task_definition
 from keel.runtime import constants
 
 
@@ -120,40 +120,27 @@ class WebService(pulumi.ComponentResource):
                 "production_listener_rule": args.traffic.production_listener_rule_arn,
                 "role_arn": args.traffic.ecs_load_balancer_role_arn,
             }
-        self.service = aws.ecs.Service(
+        self.service = ecs_service(
             "web",
             name=service_name,
-            cluster=args.cluster_arn,
-            task_definition=self.task_definition.arn,
+            cluster_arn=args.cluster_arn,
+            task_definition_arn=self.task_definition.arn,
             desired_count=args.min_count,
+            private_subnet_ids=args.private_subnet_ids,
+            security_group_id=args.security_group_id,
+            enable_exec=args.enable_exec,
+            tags=tags,
+            parent=self,
+            depends_on=args.depends_on,
             launch_type="FARGATE",
-            platform_version="LATEST",
-            network_configuration={
-                "subnets": args.private_subnet_ids,
-                "security_groups": [args.security_group_id],
-                "assign_public_ip": False,
-            },
             load_balancers=[load_balancer],
             health_check_grace_period_seconds=constants.HEALTH_CHECK_GRACE_PERIOD,
-            deployment_controller={"type": "ECS"},
             deployment_configuration=deployment_configuration(args.deployment),
-            deployment_circuit_breaker={"enable": True, "rollback": True},
             alarms={
                 "alarm_names": args.rollback_alarm_names,
                 "enable": True,
                 "rollback": True,
             },
-            deployment_minimum_healthy_percent=100,
-            deployment_maximum_percent=200,
-            availability_zone_rebalancing="ENABLED",
-            enable_execute_command=args.enable_exec,
-            enable_ecs_managed_tags=True,
-            propagate_tags="SERVICE",
-            tags=tags,
-            # Autoscaling owns the running count after the first deployment.
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=list(args.depends_on), ignore_changes=["desiredCount"]
-            ),
         )
         target = autoscaling.scalable_target(
             "web",

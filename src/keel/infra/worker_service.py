@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from keel.infra import autoscaling
-from keel.infra.containers import ContainerSpec, TaskSize, task_definition
+from keel.infra.containers import ContainerSpec, TaskSize, ecs_service, task_definition
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,35 +83,23 @@ class WorkerService(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.service = aws.ecs.Service(
+        self.service = ecs_service(
             "worker",
             name=service_name,
-            cluster=args.cluster_arn,
-            task_definition=self.task_definition.arn,
+            cluster_arn=args.cluster_arn,
+            task_definition_arn=self.task_definition.arn,
             desired_count=args.min_count,
+            private_subnet_ids=args.private_subnet_ids,
+            security_group_id=args.security_group_id,
+            enable_exec=args.enable_exec,
+            tags=tags,
+            parent=self,
+            depends_on=args.depends_on,
             capacity_provider_strategies=capacity_provider_strategies(
                 args.min_count, args.spot_percent
             ),
-            platform_version="LATEST",
-            network_configuration={
-                "subnets": args.private_subnet_ids,
-                "security_groups": [args.security_group_id],
-                "assign_public_ip": False,
-            },
-            deployment_controller={"type": "ECS"},
+            # Stopped runs resume on another worker; no traffic to shift gradually.
             deployment_configuration={"strategy": "ROLLING"},
-            deployment_circuit_breaker={"enable": True, "rollback": True},
-            # Start the new workers before stopping old ones; stopped runs resume elsewhere.
-            deployment_minimum_healthy_percent=100,
-            deployment_maximum_percent=200,
-            availability_zone_rebalancing="ENABLED",
-            enable_execute_command=args.enable_exec,
-            enable_ecs_managed_tags=True,
-            propagate_tags="SERVICE",
-            tags=tags,
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=list(args.depends_on), ignore_changes=["desiredCount"]
-            ),
         )
         target = autoscaling.scalable_target(
             "worker",
