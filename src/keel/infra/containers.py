@@ -1,4 +1,4 @@
-"""Task definitions for keel's roles: one image, the role as the command."""
+"""Task definitions and ECS services for keel's roles: one image, the role as the command."""
 
 from __future__ import annotations
 
