@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -96,9 +97,35 @@ def test_a_complete_response_is_sent_after_the_thread_has_finished_with_it() -> 
     # leaves: the thread never waited for the event loop.
     assert events == ["closed", "http.response.start", "http.response.body"]
     assert client.sent[0]["status"] == 201
-    assert client.sent[0]["headers"] == [(b"content-type", b"application/json")]
+    assert client.sent[0]["headers"] == [
+        (b"content-type", b"application/json"),
+        (b"content-length", b"12"),
+    ]
     assert client.body() == b'{"ok": true}'
     assert not client.sent[-1].get("more_body", False)
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "expected"),
+    [
+        ("301 Moved Permanently", [], [(b"content-length", b"0")]),
+        ("200 OK", [("Content-Length", "5")], [(b"content-length", b"5")]),
+        ("204 No Content", [], []),
+        ("304 Not Modified", [], []),
+    ],
+)
+def test_a_complete_response_says_its_length_instead_of_being_chunked(
+    status: str, headers: list[tuple[str, str]], expected: list[tuple[bytes, bytes]]
+) -> None:
+    body = b"" if status[0] != "2" or status.startswith("204") else b"hello"
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        start_response(status, headers)
+        return Response([body], streaming=False, events=[])
+
+    client = Client()
+    serve(app, http_scope(), client)
+    assert client.sent[0]["headers"] == expected
 
 
 def test_a_streaming_response_is_sent_as_it_is_produced() -> None:
@@ -155,6 +182,46 @@ def test_a_streamed_response_stops_its_producer_when_the_client_goes_away() -> N
 
     assert closed.is_set()
     assert len(produced) < 10, f"the producer ran on after the disconnect: {len(produced)}"
+
+
+def test_a_stream_stops_its_producer_when_the_server_cancels_the_request() -> None:
+    # With a body the application reads itself (chunked, or over PREREAD_LIMIT) nothing
+    # watches for http.disconnect; gunicorn then cancels the request's task once its
+    # disconnect grace period is over, and sends to the closed connection are dropped
+    # silently. The pool thread must still stop streaming, or it is lost for good.
+    produced: list[int] = []
+    closed = threading.Event()
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            for index in range(2000):
+                produced.append(index)
+                time.sleep(0.005)
+                yield b"tick\n"
+        finally:
+            closed.set()
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        return chunks()
+
+    client = Client([{"type": "http.request", "body": b"ab", "more_body": False}])
+
+    async def main() -> None:
+        pool = WSGIPool(app, threads=1)
+        scope = http_scope("POST", headers=[(b"transfer-encoding", b"chunked")])
+        streaming = asyncio.Event()
+        client.on_send.append(lambda message: len(client.sent) >= 4 and streaming.set())
+        task = asyncio.create_task(pool(scope, client.receive, client.send))
+        await streaming.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await asyncio.to_thread(closed.wait, 5), "the producer ran on after cancel"
+
+    asyncio.run(main())
+    assert len(produced) < 100, f"the producer ran on after the cancel: {len(produced)}"
 
 
 @pytest.mark.parametrize("size", [5, PREREAD_LIMIT, PREREAD_LIMIT + 1, 200_000])
@@ -255,7 +322,7 @@ def test_exc_info_before_anything_was_sent_replaces_the_response() -> None:
     client = Client()
     serve(app, http_scope(), client)
     assert client.sent[0]["status"] == 503
-    assert client.sent[0]["headers"] == [(b"x-second", b"1")]
+    assert client.sent[0]["headers"] == [(b"x-second", b"1"), (b"content-length", b"5")]
 
 
 def test_the_write_callable_sends_before_the_iterable() -> None:

@@ -14,7 +14,8 @@ pool: the loop gives the request to a thread and gets the finished response back
   sent chunk by chunk as the application yields it, the thread waiting for each send,
   so a slow client slows the producer instead of filling memory. When the client goes
   away the iterable is closed at the next chunk, so its producer stops (gunicorn drops
-  sends to a closed connection silently; the loop watches for ``http.disconnect``).
+  sends to a closed connection silently; the loop watches for ``http.disconnect``, and
+  the request's task being cancelled counts as the client leaving).
 - A request body of known length up to ``PREREAD_LIMIT`` bytes is read on the loop
   before the thread starts; a larger one, or one of unknown length, is read by the
   application through ``wsgi.input``, one ASGI message at a time. Django refuses a
@@ -47,6 +48,9 @@ WSGIApp = Callable[..., Iterable[bytes]]
 PREREAD_LIMIT = 64 * 1024
 """Bodies up to this many bytes (declared by Content-Length) are read before dispatch."""
 
+#: Responses that never carry a body, so never a Content-Length of keel's making.
+NO_BODY_STATUSES = frozenset({100, 101, 102, 103, 204, 304})
+
 Buffered = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
@@ -69,10 +73,19 @@ class WSGIPool:
                 self.executor, functools.partial(context.run, exchange.run, self.app, environ)
             )
         finally:
+            # Also when this call is cancelled (gunicorn cancels a request once its client
+            # has been gone for the disconnect grace period): a thread still streaming
+            # stops at its next chunk instead of producing into a dropped connection.
+            exchange.client_gone.set()
             if exchange.watcher is not None:
                 exchange.watcher.cancel()
         if buffered is not None:
             status, headers, content = buffered
+            if status not in NO_BODY_STATUSES and not any(
+                name == b"content-length" for name, _ in headers
+            ):
+                # The whole body is here: say its length rather than send it chunked.
+                headers.append((b"content-length", str(len(content)).encode()))
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": content})
 
@@ -182,6 +195,8 @@ class _Exchange:
         self.headers_sent = True
 
     def _send_now(self, message: Message) -> None:
+        if self.client_gone.is_set():
+            raise _ClientGone
         # Wait for the send: a slow reader holds back the producer rather than memory.
         sending = cast(Coroutine[Any, Any, None], self.send(message))
         asyncio.run_coroutine_threadsafe(sending, self.loop).result()
