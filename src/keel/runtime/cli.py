@@ -12,6 +12,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from django.core.exceptions import ImproperlyConfigured
+
 DEFAULT_SETTINGS = "example.settings"
 
 
@@ -28,8 +30,24 @@ def web(server: str, bind: str | None) -> None:
     os.environ["KEEL_SERVER"] = server
     if bind:
         os.environ["KEEL_BIND"] = bind
+    _check_web_configuration()
     argv = [sys.executable, "-m", "gunicorn", "--config", "python:keel.runtime.gunicorn_conf"]
     os.execv(sys.executable, argv)  # noqa: S606  (exec so gunicorn is PID 1 and gets SIGTERM)
+
+
+def _check_web_configuration() -> None:
+    """Read every variable the web role needs, here, before gunicorn starts.
+
+    Past this point a bad value fails in the wrong place: gunicorn reads
+    ``WEB_CONCURRENCY`` with ``int()`` as it imports its own config, and each worker
+    loads the settings as it boots, so a missing ``SECRET_KEY`` became a traceback per
+    worker and "Worker failed to boot". Raises ``ImproperlyConfigured``, which ``main``
+    turns into one line.
+    """
+    from django.conf import settings
+
+    settings.INSTALLED_APPS  # noqa: B018  (loads the settings module: every variable it reads)
+    import keel.runtime.gunicorn_conf  # noqa: F401  (reads the server's variables)
 
 
 def worker() -> int:
@@ -97,8 +115,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status for a missing or malformed variable: nothing was started.
+CONFIGURATION_ERROR = 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
+    try:
+        return _run(arguments)
+    except ImproperlyConfigured as error:
+        # The message names the variable (keel.conf); a traceback would only bury it.
+        print(f"keel {arguments.role}: configuration error: {error}", file=sys.stderr)
+        return CONFIGURATION_ERROR
+
+
+def _run(arguments: argparse.Namespace) -> int:
     if arguments.role == "web":
         web(arguments.server, arguments.bind)
         return 0  # not reached: exec replaced the process
