@@ -89,3 +89,19 @@ def test_bad_environment_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None
         load_config(monkeypatch, WEB_CONCURRENCY="lots")
     with pytest.raises(ImproperlyConfigured, match="KEEL_SERVER"):
         load_config(monkeypatch, KEEL_SERVER="uwsgi")
+
+
+def test_the_master_names_the_address_it_serves_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    # gunicorn's "Listening at:" is empty with reuse_port (the workers bind), so keel says it.
+    config = load_config(monkeypatch, WEB_CONCURRENCY="3", KEEL_BIND="127.0.0.1:9123")
+    lines: list[str] = []
+
+    class Log:
+        def info(self, message: str, *args: object) -> None:
+            lines.append(message % args)
+
+    class Arbiter:
+        log = Log()
+
+    config.when_ready(Arbiter())
+    assert lines == ["keel web (asgi) serving on 127.0.0.1:9123 with 3 worker(s)"]

@@ -74,6 +74,14 @@ proc_name = f"keel-web-{server}"
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGQUIT}
 
 
+def when_ready(arbiter: Any) -> None:
+    """Say where the server listens: with ``reuse_port`` each worker binds its own socket,
+    so gunicorn's own "Listening at:" line in the master names no address."""
+    arbiter.log.info(
+        "keel web (%s) serving on %s with %d worker(s)", server, ", ".join(bind), workers
+    )
+
+
 def post_fork(arbiter: object, worker: object) -> None:
     """In a new ASGI worker, hold stop signals until its event loop is running."""
     if server == "asgi":
