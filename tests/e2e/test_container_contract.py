@@ -32,15 +32,29 @@ import httpx
 import pytest
 
 from keel.runtime import constants
+from tests.capabilities import needs
 from tests.e2e.test_migrate import NO_DUPLICATES
 from tests.processes import REPO, KeelProcess, free_port, scratch_database
 from tests.runtime.test_dockerfile import final_stage, role_command, stage
 
-pytestmark = pytest.mark.e2e
+#: The image's PID 1 (tini), which the roles run under here as in a task.
+INIT = final_stage().exec_form("ENTRYPOINT")[0]
+SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
+
+pytestmark = [
+    pytest.mark.e2e,
+    # Running a role as the image's numeric user takes root; on a laptop these skip.
+    needs(
+        sys.platform == "linux"
+        and os.geteuid() == 0
+        and shutil.which(INIT) is not None
+        and Path(SETPRIV).exists(),
+        f"Linux, root, {INIT} and setpriv, to run each role as the image would",
+    ),
+]
 
 #: The PATH the python base image sets, which the final stage's ENV extends.
 BASE_IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
 SECRET_KEY = "contract-tests-secret-key-" + "x7Kq2mZ9vB4nR8tL1wP6yH3jF5dS0aG" * 2
 API_HEADERS = {"Host": "app.example.com", "X-Forwarded-Proto": "https", "Connection": "close"}
 

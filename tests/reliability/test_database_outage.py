@@ -26,13 +26,14 @@ import psycopg
 import pytest
 
 from tests.agents.cluster import CREATE_USERS, FINISHED
+from tests.capabilities import needs
 from tests.processes import KeelProcess, base_environment, keel_web, run_keel
 from tests.reliability import postgres
 from tests.reliability.postgres import PrivatePostgres, private_postgres
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not postgres.available(), reason="PostgreSQL 15 server binaries needed"),
+    needs(postgres.available(), "PostgreSQL 15's server binaries, to stop a private server"),
 ]
 
 OUTAGE = 30.0
