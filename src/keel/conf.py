@@ -112,6 +112,14 @@ def _check_range(name: str, number: float, minimum: float | None, maximum: float
 
 env = Env()
 
+#: Threads per web worker when ``WEB_THREADS`` is not set.
+DEFAULT_WEB_THREADS = 8
+
+
+def web_threads(environ: Env = env) -> int:
+    """``WEB_THREADS``: the WSGI pool of an ``asgi`` web worker, or gthread's threads."""
+    return int(environ.integer("WEB_THREADS", DEFAULT_WEB_THREADS, minimum=1, maximum=256))
+
 
 def database_config(
     environ: Env = env, *, base_dir: os.PathLike[str] | str = "."

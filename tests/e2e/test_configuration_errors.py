@@ -28,7 +28,9 @@ def environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
 
 
 def arguments(role: str) -> list[str]:
-    return [role, "--bind", f"127.0.0.1:{free_port()}"] if role == "web" else [role]
+    if role == "web":
+        return [role, "--bind", f"127.0.0.1:{free_port()}"]
+    return [role, "check"] if role == "manage" else [role]
 
 
 def assert_one_line(result_stderr: str, expected: str) -> None:
@@ -38,7 +40,7 @@ def assert_one_line(result_stderr: str, expected: str) -> None:
     assert lines[0] == expected
 
 
-@pytest.mark.parametrize("role", ["web", "worker", "migrate"])
+@pytest.mark.parametrize("role", ["web", "worker", "migrate", "manage"])
 def test_a_missing_secret_key_stops_the_role_before_it_starts(role: str, tmp_path: Path) -> None:
     values = environment(tmp_path)
     del values["SECRET_KEY"]
@@ -69,3 +71,13 @@ def test_a_malformed_keepalive_is_named_before_gunicorn_reads_its_config(tmp_pat
     assert result.returncode == CONFIGURATION_ERROR
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("keel web: configuration error: WEB_KEEPALIVE=0")
+
+
+def test_the_api_pool_size_is_checked_before_gunicorn_starts_too(tmp_path: Path) -> None:
+    # Under asgi (the default) the pool reads WEB_THREADS in each worker, as it boots.
+    result = run_keel(arguments("web"), environment(tmp_path, WEB_THREADS="lots"), timeout=30)
+
+    assert result.returncode == CONFIGURATION_ERROR
+    assert_one_line(
+        result.stderr, "keel web: configuration error: WEB_THREADS='lots' is not a whole number."
+    )

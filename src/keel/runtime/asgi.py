@@ -28,6 +28,7 @@ from django.core.handlers.asgi import ASGIHandler
 from django.core.wsgi import get_wsgi_application
 from django.urls import Resolver404, get_resolver
 
+from keel.conf import web_threads
 from keel.health.liveness import Liveness, liveness
 from keel.runtime.wsgi_pool import WSGIPool
 from keel.streaming.sse import STREAMING_VIEW_ATTRIBUTE
@@ -39,8 +40,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-DEFAULT_POOL_THREADS = 8
 
 
 @functools.lru_cache(maxsize=4096)
@@ -100,17 +99,10 @@ async def _send_liveness(answer: Liveness, send: Send) -> None:
     await send({"type": "http.response.body", "body": answer.body})
 
 
-def pool_threads() -> int:
-    """Threads in the WSGI pool of each web worker (``WEB_THREADS``, default 8)."""
-    from keel.conf import env
-
-    return int(env.integer("WEB_THREADS", DEFAULT_POOL_THREADS, minimum=1, maximum=256))
-
-
 def build_application() -> KeelRouter:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example.settings")
     asgi_handler: ASGIHandler = get_asgi_application()
-    wsgi_app = WSGIPool(get_wsgi_application(), threads=pool_threads())
+    wsgi_app = WSGIPool(get_wsgi_application(), threads=web_threads())
     return KeelRouter(asgi_app=asgi_handler, wsgi_app=wsgi_app)  # type: ignore[arg-type]
 
 

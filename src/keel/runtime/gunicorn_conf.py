@@ -10,7 +10,7 @@ import os
 import signal
 from typing import Any
 
-from keel.conf import env
+from keel.conf import env, web_threads
 from keel.runtime import constants
 from keel.runtime.cpus import default_worker_count
 
@@ -18,6 +18,10 @@ server = env.choice("KEEL_SERVER", ("asgi", "wsgi"), "asgi")
 
 bind = [env.string("KEEL_BIND", f"0.0.0.0:{env.integer('PORT', constants.PORT, minimum=1)}")]
 workers = env.integer("WEB_CONCURRENCY", None, minimum=1, maximum=64) or default_worker_count()
+# Read here in both modes, so `keel web` checks it before gunicorn starts; under asgi the
+# pool (keel.runtime.asgi) reads it again in each worker, and gunicorn's own `threads`
+# stays unset (its ASGI worker warns about it).
+_web_threads = web_threads()
 
 if server == "asgi":
     # keel.runtime.asgi routes the API to a WSGI thread pool and streams to Django's ASGI
@@ -32,7 +36,7 @@ if server == "asgi":
 else:
     worker_class = "gthread"
     wsgi_app = "keel.runtime.wsgi:application"
-    threads = env.integer("WEB_THREADS", 8, minimum=1, maximum=256)
+    threads = _web_threads
 
 # Without SO_REUSEPORT one worker often accepted every connection; with it the kernel
 # spreads connections across workers (2-3x throughput measured, docs/benchmarks.md).
