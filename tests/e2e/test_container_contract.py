@@ -146,8 +146,7 @@ def _copy_python(root: Path) -> tuple[Path, Path]:
 
 def build_image(root: Path) -> Image:
     """Replay the build stage under ``root`` and keep only what the final stage copies."""
-    init = final_stage().exec_form("ENTRYPOINT")[0]
-    assert shutil.which(init), f"{init} (the image's PID 1) is needed: apt-get install {init}"
+    assert shutil.which(INIT), f"{INIT} (the image's PID 1) is needed: apt-get install {INIT}"
     assert Path(SETPRIV).exists(), "setpriv (util-linux) is needed to run roles as the image's user"
     root.chmod(0o755)
     app = root / "app"

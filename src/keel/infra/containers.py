@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -101,19 +101,32 @@ def task_definition(
     )
 
 
+class ServicePlacement(Protocol):
+    """What every role's service arguments carry (``WebServiceArgs``, ``WorkerServiceArgs``)."""
+
+    @property
+    def cluster_arn(self) -> pulumi.Input[str]: ...
+    @property
+    def min_count(self) -> int: ...
+    @property
+    def private_subnet_ids(self) -> pulumi.Input[Sequence[pulumi.Input[str]]]: ...
+    @property
+    def security_group_id(self) -> pulumi.Input[str]: ...
+    @property
+    def tags(self) -> Mapping[str, str]: ...
+    @property
+    def enable_exec(self) -> bool: ...
+    @property
+    def depends_on(self) -> Sequence[pulumi.Resource]: ...
+
+
 def ecs_service(
     resource_name: str,
     *,
     name: str,
-    cluster_arn: pulumi.Input[str],
+    args: ServicePlacement,
     task_definition_arn: pulumi.Input[str],
-    desired_count: int,
-    private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
-    security_group_id: pulumi.Input[str],
-    enable_exec: bool,
-    tags: Mapping[str, str],
     parent: pulumi.Resource,
-    depends_on: Sequence[pulumi.Resource],
     **role_specific: Any,
 ) -> aws.ecs.Service:
     """Create an ECS service for one keel role with the settings every role shares.
@@ -127,13 +140,13 @@ def ecs_service(
     return aws.ecs.Service(
         resource_name,
         name=name,
-        cluster=cluster_arn,
+        cluster=args.cluster_arn,
         task_definition=task_definition_arn,
-        desired_count=desired_count,
+        desired_count=args.min_count,
         platform_version="LATEST",
         network_configuration={
-            "subnets": private_subnet_ids,
-            "security_groups": [security_group_id],
+            "subnets": args.private_subnet_ids,
+            "security_groups": [args.security_group_id],
             "assign_public_ip": False,
         },
         deployment_controller={"type": "ECS"},
@@ -143,13 +156,13 @@ def ecs_service(
         deployment_minimum_healthy_percent=100,
         deployment_maximum_percent=200,
         availability_zone_rebalancing="ENABLED",
-        enable_execute_command=enable_exec,
+        enable_execute_command=args.enable_exec,
         enable_ecs_managed_tags=True,
         propagate_tags="SERVICE",
-        tags=dict(tags),
+        tags=dict(args.tags),
         # Autoscaling owns the running count after the first deployment.
         opts=pulumi.ResourceOptions(
-            parent=parent, depends_on=list(depends_on), ignore_changes=["desiredCount"]
+            parent=parent, depends_on=list(args.depends_on), ignore_changes=["desiredCount"]
         ),
         **role_specific,
     )

@@ -86,15 +86,9 @@ class WorkerService(pulumi.ComponentResource):
         self.service = ecs_service(
             "worker",
             name=service_name,
-            cluster_arn=args.cluster_arn,
+            args=args,
             task_definition_arn=self.task_definition.arn,
-            desired_count=args.min_count,
-            private_subnet_ids=args.private_subnet_ids,
-            security_group_id=args.security_group_id,
-            enable_exec=args.enable_exec,
-            tags=tags,
             parent=self,
-            depends_on=args.depends_on,
             capacity_provider_strategies=capacity_provider_strategies(
                 args.min_count, args.spot_percent
             ),
