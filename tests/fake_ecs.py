@@ -38,12 +38,18 @@ def fake_metadata_server(
     document: dict[str, Any] | None = None,
     status: int = 200,
     delay: float = 0.0,
+    requests: list[str] | None = None,
 ) -> Iterator[str]:
-    """Serve ``/task`` and yield the base URI to put in ECS_CONTAINER_METADATA_URI_V4."""
+    """Serve ``/task`` and yield the base URI to put in ECS_CONTAINER_METADATA_URI_V4.
+
+    Each request's path is appended to ``requests`` when one is given.
+    """
     payload = body if body is not None else json.dumps(document or {}).encode()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if requests is not None:
+                requests.append(self.path)
             if delay:
                 time.sleep(delay)
             if self.path != "/v4/abc/task":

@@ -39,3 +39,20 @@ def test_broken_metadata_endpoint_does_not_stop_start_up(
         with keel_web(environment, server="asgi", log_dir=tmp_path) as web:
             assert httpx.get(f"{web.url}/healthz", timeout=10).status_code == 200
             assert "ECS task metadata unavailable" in web.log()
+
+
+def test_the_endpoint_is_read_once_per_start_whatever_the_worker_count(
+    migrated_environment: dict[str, str], tmp_path: Path
+) -> None:
+    # No WEB_CONCURRENCY: the worker count comes from the task's CPU limit (2 here). The
+    # start-up check, gunicorn's master and both workers all need the document.
+    requests: list[str] = []
+    document = task_document("10.0.3.17", cpu=2.0)
+    with fake_metadata_server(document=document, requests=requests) as uri:
+        environment = {**migrated_environment, "ECS_CONTAINER_METADATA_URI_V4": uri}
+        del environment["WEB_CONCURRENCY"]
+        with keel_web(environment, server="asgi", log_dir=tmp_path) as web:
+            by_ip = httpx.get(f"{web.url}/api/ping/", headers={"Host": "10.0.3.17"}, timeout=10)
+            assert "with 2 worker(s)" in web.log()
+    assert by_ip.status_code == 200
+    assert requests == ["/v4/abc/task"]

@@ -78,3 +78,34 @@ def test_an_unreachable_endpoint_is_ignored(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setenv(ecs.METADATA_VARIABLE, f"http://127.0.0.1:{free_port()}/v4/abc")
     assert ecs.task_private_ips() == []
+
+
+@pytest.mark.parametrize(
+    ("handed_down", "expected"),
+    [('{"Limits": {"CPU": 4}}', 4.0), ("null", None), ("{broken", None)],
+)
+def test_a_handed_down_document_is_used_and_the_endpoint_not_asked_again(
+    monkeypatch: pytest.MonkeyPatch, handed_down: str, expected: float | None
+) -> None:
+    requests: list[str] = []
+    with fake_metadata_server(document=task_document(cpu=1.0), requests=requests) as uri:
+        monkeypatch.setenv(ecs.METADATA_VARIABLE, uri)
+        monkeypatch.setenv(ecs.HANDED_DOWN_VARIABLE, handed_down)
+        assert ecs.task_cpu_limit() == expected
+    # A read that failed in keel web's start-up check is not retried by every worker.
+    assert requests == []
+
+
+def test_hand_down_reads_the_endpoint_once_for_the_processes_to_come(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    requests: list[str] = []
+    with fake_metadata_server(document=task_document(cpu=2.0), requests=requests) as uri:
+        monkeypatch.setenv(ecs.METADATA_VARIABLE, uri)
+        monkeypatch.delenv(ecs.HANDED_DOWN_VARIABLE, raising=False)
+        ecs.hand_down_task_metadata()
+        handed_down = ecs.os.environ[ecs.HANDED_DOWN_VARIABLE]
+        monkeypatch.setenv(ecs.HANDED_DOWN_VARIABLE, handed_down)  # restored afterwards
+        ecs.task_metadata.cache_clear()  # as in the exec'd process
+        assert ecs.task_cpu_limit() == 2.0
+    assert len(requests) == 1

@@ -23,6 +23,10 @@ from keel.runtime.constants import ECS_METADATA_TIMEOUT
 logger = logging.getLogger("keel.health.ecs")
 
 METADATA_VARIABLE = "ECS_CONTAINER_METADATA_URI_V4"
+#: The document as ``keel web`` read it before exec'ing gunicorn (JSON, ``null`` when it
+#: could not be read): gunicorn's master and every worker it forks, recycled ones too,
+#: use it instead of asking the endpoint, and waiting for it, again.
+HANDED_DOWN_VARIABLE = "KEEL_ECS_TASK_METADATA"
 
 
 @functools.cache
@@ -31,6 +35,13 @@ def task_metadata(timeout: float = ECS_METADATA_TIMEOUT) -> dict[str, Any] | Non
     base = os.environ.get(METADATA_VARIABLE)
     if not base:
         return None
+    handed_down = os.environ.get(HANDED_DOWN_VARIABLE)
+    if handed_down is not None:
+        try:
+            document = json.loads(handed_down)
+        except ValueError:
+            return None
+        return document if isinstance(document, dict) else None
     url = base.rstrip("/") + "/task"
     started = time.monotonic()
     try:
@@ -51,6 +62,12 @@ def task_metadata(timeout: float = ECS_METADATA_TIMEOUT) -> dict[str, Any] | Non
         logger.warning("ECS task metadata is not a JSON object, ignoring it", extra={"url": url})
         return None
     return document
+
+
+def hand_down_task_metadata() -> None:
+    """Read the document once, here, for the processes this one is about to exec."""
+    if os.environ.get(METADATA_VARIABLE):
+        os.environ[HANDED_DOWN_VARIABLE] = json.dumps(task_metadata())
 
 
 def task_private_ips(document: dict[str, Any] | None = None) -> list[str]:

@@ -45,8 +45,16 @@ def _check_web_configuration() -> None:
     turns into one line.
     """
     from django.conf import settings
+    from django.utils.log import configure_logging
 
     settings.INSTALLED_APPS  # noqa: B018  (loads the settings module: every variable it reads)
+    # JSON logs from here on, as in the workers (an unreachable ECS endpoint is logged).
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+    from keel.health.ecs import hand_down_task_metadata
+
+    # The endpoint is read once per start, here, before gunicorn_conf needs the task's
+    # CPU limit; gunicorn's master and workers get the document through the environment.
+    hand_down_task_metadata()
     import keel.runtime.gunicorn_conf  # noqa: F401  (reads the server's variables)
 
 
