@@ -102,10 +102,11 @@ def test_hand_down_reads_the_endpoint_once_for_the_processes_to_come(
     requests: list[str] = []
     with fake_metadata_server(document=task_document(cpu=2.0), requests=requests) as uri:
         monkeypatch.setenv(ecs.METADATA_VARIABLE, uri)
-        monkeypatch.delenv(ecs.HANDED_DOWN_VARIABLE, raising=False)
+        # setenv first so monkeypatch restores the variable's absence afterwards, whatever
+        # hand_down_task_metadata writes into os.environ.
+        monkeypatch.setenv(ecs.HANDED_DOWN_VARIABLE, "")
+        monkeypatch.delenv(ecs.HANDED_DOWN_VARIABLE)
         ecs.hand_down_task_metadata()
-        handed_down = ecs.os.environ[ecs.HANDED_DOWN_VARIABLE]
-        monkeypatch.setenv(ecs.HANDED_DOWN_VARIABLE, handed_down)  # restored afterwards
         ecs.task_metadata.cache_clear()  # as in the exec'd process
         assert ecs.task_cpu_limit() == 2.0
     assert len(requests) == 1

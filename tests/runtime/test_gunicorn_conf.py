@@ -15,7 +15,14 @@ from tests.fake_ecs import fake_metadata_server, task_document
 
 
 def load_config(monkeypatch: pytest.MonkeyPatch, **environ: str) -> ModuleType:
-    for name in ("WEB_CONCURRENCY", "KEEL_SERVER", "KEEL_BIND", "PORT", ecs.METADATA_VARIABLE):
+    for name in (
+        "WEB_CONCURRENCY",
+        "KEEL_SERVER",
+        "KEEL_BIND",
+        "PORT",
+        ecs.METADATA_VARIABLE,
+        ecs.HANDED_DOWN_VARIABLE,
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
