@@ -152,3 +152,26 @@ def test_run_create_records_when_the_run_was_handed_over(monkeypatch: pytest.Mon
     assert run.enqueued_at is not None
     assert list(run.events.values_list("sequence", "payload")) == [(1, {"status": "queued"})]
     assert run.last_sequence == 1
+
+
+def test_a_cancel_ends_cancelled_even_when_the_worker_notices_it_first(
+    monkeypatch: pytest.MonkeyPatch, run: AgentRun
+) -> None:
+    """The worker can see the cancelled workflow before run_cancel's own writes land.
+
+    It then ends the run itself (run_interrupt), naming the cause from
+    cancel_requested_at; seen empty, the run ended ``timed_out`` (a .ci/run failure).
+    """
+    from keel.agents import system_database
+
+    services.run_start(run_id=run.id)
+
+    class Client:
+        def cancel_workflow(self, workflow_id: str) -> None:
+            # The worker's reaction, as fast as it can be: before this call returns.
+            services.run_interrupt(run_id=workflow_id)
+
+    monkeypatch.setattr(system_database, "client", Client)
+    cancelled = services.run_cancel(run=run)
+    assert cancelled.status == RunStatus.CANCELLED
+    assert run.events.last().payload == {"status": "cancelled"}  # type: ignore[union-attr]

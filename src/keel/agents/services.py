@@ -131,13 +131,15 @@ def run_cancel(*, run: AgentRun) -> AgentRun:
         return run
     from keel.agents.system_database import client
 
-    # Cancel the workflow first: a worker checks for it before every step, so no new
-    # model or tool call starts after this returns.
-    client().cancel_workflow(str(run.id))
-    now = timezone.now()
+    # Record the request before cancelling the workflow: a worker that notices the
+    # cancellation first ends the run itself (run_interrupt), and reads this field to
+    # tell a cancel from a time limit.
     AgentRun.objects.filter(pk=run.pk, cancel_requested_at__isnull=True).update(
-        cancel_requested_at=now
+        cancel_requested_at=timezone.now()
     )
+    # A worker checks for the cancellation before every step, so no new model or tool
+    # call starts after this returns.
+    client().cancel_workflow(str(run.id))
     run_finish(run_id=run.id, status=RunStatus.CANCELLED)
     run.refresh_from_db()
     return run
