@@ -56,7 +56,7 @@ RUN apt-get update \
 
 # PYTHONDONTWRITEBYTECODE: the root filesystem is read-only on ECS (bytecode was compiled
 # at build time). Only /tmp is writable; gunicorn keeps its worker heartbeat in /dev/shm
-# and its control socket is off (keel.runtime.gunicorn_conf).
+# and its control socket is off (keel.runtime.web.gunicorn_conf).
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -70,7 +70,7 @@ COPY --from=build --chown=root:root /app/staticfiles /app/staticfiles
 # Numeric so ECS and Kubernetes can verify "not root" without reading /etc/passwd; the
 # files above stay owned by root, so the application cannot modify its own code.
 USER 10001:10001
-# keel.runtime.constants.PORT, the port the target group forwards to.
+# keel.constants.PORT, the port the target group forwards to.
 EXPOSE 8000
 # No HEALTHCHECK: the ALB target group checks /healthz on web tasks, and the same image
 # runs the worker and migrate roles, which serve no HTTP.

@@ -14,7 +14,7 @@ import types
 from gunicorn.asgi.protocol import ASGIResponseInfo
 from gunicorn.config import Config
 
-from keel.runtime.gunicorn_logging import JsonAccessLogger
+from keel.runtime.web.gunicorn_logging import JsonAccessLogger
 
 HEADERS = [
     (b"content-type", b"application/json"),

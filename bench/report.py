@@ -343,7 +343,7 @@ def section_health(result: dict[str, Any] | None) -> list[str]:
         f"each on a new connection with a {result['probe_timeout_s']:g} s timeout like the ALB's.",
         "`keel-asgi` is `keel web --server asgi` (keel's default), `keel-wsgi` is",
         "`keel web --server wsgi` (gthread 2x8), `gunicorn-default` is `gunicorn",
-        "keel.runtime.wsgi:application` with gunicorn's defaults (one sync worker).",
+        "keel.runtime.web.wsgi:application` with gunicorn's defaults (one sync worker).",
         "",
         *table(
             [
@@ -436,7 +436,7 @@ def section_modes(result: dict[str, Any] | None) -> list[str]:
         "DRF, one ORM query), `healthz` = /healthz, `django_json` = /demo/json/ (plain Django",
         "JsonResponse), `hello` = a framework-free app (bench/apps.py): the ceiling of each",
         "server here. `gunicorn-asgi` is Django's own ASGI handler under `gunicorn -k asgi`",
-        "(the design's \"native ASGI\" row); granian's WSGI row serves keel.runtime.wsgi, its",
+        "(the design's \"native ASGI\" row); granian's WSGI row serves keel.runtime.web.wsgi, its",
         "ASGI row Django's ASGI handler. keel's rows include keel's defaults (JSON access log,",
         "max-requests recycling); the others run their servers' defaults.",
         "",

@@ -192,7 +192,7 @@ MISSES = {
         "2026-11-26. With a2wsgi (keel's first WSGI pool) each pool thread waited for the "
         "event loop three times per request (start_response, body, end of body): 237 of "
         "272 pool-thread samples with 1,000 streams open. Done: keel's own pool "
-        "(src/keel/runtime/wsgi_pool.py) hands a finished response back in one piece, and "
+        "(src/keel/runtime/web/wsgi_pool.py) hands a finished response back in one piece, and "
         "the worker's loop is uvloop; together they took keel with 1,000 streams from "
         "~80 % to ~100-120 % of gthread in the runs of that day.",
         "- What is left is the streams' own work: with them open the event loop's share "

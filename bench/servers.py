@@ -14,7 +14,7 @@ from bench.processes import BIN, Service, free_port
 PYTHON = sys.executable
 WORKERS = "2"
 
-KEEL_WSGI_APP = "keel.runtime.wsgi:application"
+KEEL_WSGI_APP = "keel.runtime.web.wsgi:application"
 DJANGO_ASGI_APP = "bench.django_asgi:application"
 HELLO_WSGI_APP = "bench.apps:hello_wsgi"
 HELLO_ASGI_APP = "bench.apps:hello_asgi"

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from keel.conf import database_config, env
-from keel.runtime.logging import logging_config
+from keel.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -50,8 +50,8 @@ MIDDLEWARE = [
     # First, always: answers the ALB's /healthz before anything validates the Host
     # header or redirects to HTTPS (system check keel.E001 enforces the position).
     "keel.health.middleware.HealthCheckMiddleware",
-    "keel.runtime.middleware.RequestIdMiddleware",
-    "keel.runtime.middleware.BodyLimitMiddleware",
+    "keel.middleware.RequestIdMiddleware",
+    "keel.middleware.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Never Django's GZipMiddleware: it buffers event streams (system check keel.E002).
@@ -62,7 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "keel.runtime.middleware.JsonErrorMiddleware",
+    "keel.middleware.JsonErrorMiddleware",
 ]
 
 ROOT_URLCONF = "example.urls"
@@ -111,7 +111,7 @@ STORAGES = {
 }
 WHITENOISE_MAX_AGE = 31_536_000 if not DEBUG else 0
 
-# Request bodies above this are refused with 413 (keel.runtime.middleware).
+# Request bodies above this are refused with 413 (keel.middleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("MAX_REQUEST_BODY_BYTES", 1_048_576, minimum=1024)
 
 # HTTPS. The ALB terminates TLS; gunicorn marks a request secure only when
@@ -147,7 +147,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "keel.api.exception_handler",
+    "EXCEPTION_HANDLER": "keel.errors.exception_handler",
     # Run creation per user (keel.agents.throttles counts runs in the database, so the
     # limit holds across every process and task without a shared cache).
     "DEFAULT_THROTTLE_RATES": {"runs": RUNS_CREATE_RATE},

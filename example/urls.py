@@ -16,7 +16,7 @@ urlpatterns = [
     path("demo/stream/", demo.demo_stream, name="demo-stream"),
 ]
 
-handler400 = "keel.runtime.errors.bad_request"
-handler403 = "keel.runtime.errors.permission_denied"
-handler404 = "keel.runtime.errors.not_found"
-handler500 = "keel.runtime.errors.server_error"
+handler400 = "keel.errors.bad_request"
+handler403 = "keel.errors.permission_denied"
+handler404 = "keel.errors.not_found"
+handler500 = "keel.errors.server_error"

@@ -23,9 +23,9 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from keel import constants
 from keel.infra import policies
 from keel.infra.config import DeploymentConfig, WebConfig
-from keel.runtime import constants
 
 SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:keel-dev/key-AbCdEf"
 

@@ -7,9 +7,9 @@ import json
 import pytest
 from keel_infra_mocks import EXISTING_VPC_CIDR, Deployment, Recorded, deploy, dev_config
 
+from keel import constants
 from keel.infra import policies
 from keel.infra.config import SECRET_NAME_PATTERN, DeploymentConfig, WebConfig
-from keel.runtime import constants
 
 SERVICE = "aws:ecs/service:Service"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"

@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from keel.runtime import constants
+from keel import constants
 from tests.capabilities import needs
 from tests.e2e.test_migrate import NO_DUPLICATES
 from tests.processes import REPO, KeelProcess, free_port, scratch_database

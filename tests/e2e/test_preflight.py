@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from keel.runtime import constants
+from keel import constants
 from tests.processes import KEEL, base_environment, run_keel, scratch_database
 
 pytestmark = pytest.mark.e2e
@@ -101,7 +101,7 @@ def test_preflight_fails_keepalive_not_above_the_alb_idle_timeout(
 
     assert result.returncode == 1
     line, fix = finding(result.stdout, "FAIL", "keepalive > ALB idle timeout")
-    assert "keepalive (60 s) must exceed the ALB idle timeout (60 s)" in line
+    assert "keepalive > ALB idle timeout (60 s > 60 s)" in line
     assert "WEB_KEEPALIVE" in fix
     # Nothing else is wrong with this configuration.
     assert result.stdout.count("  FAIL  ") == 1
@@ -114,8 +114,8 @@ def test_preflight_fails_graceful_timeout_not_below_stop_timeout(
     result = preflight(production_environment(deployed_database, WEB_GRACEFUL_TIMEOUT=graceful))
 
     assert result.returncode == 1
-    line, fix = finding(result.stdout, "FAIL", "graceful_timeout < stopTimeout")
-    assert f"graceful_timeout ({graceful} s) must be below stopTimeout" in line
+    line, fix = finding(result.stdout, "FAIL", "web graceful timeout < stopTimeout")
+    assert f"web graceful timeout < stopTimeout ({graceful} s < {graceful} s)" in line
     assert "WEB_GRACEFUL_TIMEOUT" in fix
     assert result.stdout.count("  FAIL  ") == 1
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from keel.runtime.constants import WEB_GRACEFUL_TIMEOUT
+from keel.constants import WEB_GRACEFUL_TIMEOUT
 from tests.processes import keel_web
 
 pytestmark = pytest.mark.e2e

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from keel.health import ecs
+from keel import ecs
 from tests.fake_ecs import fake_metadata_server, task_document
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from keel.runtime.constants import HEALTH_CHECK_TIMEOUT
+from keel.constants import HEALTH_CHECK_TIMEOUT
 from tests.processes import KeelProcess, keel_web
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keel.runtime import constants
+from keel import constants
 from keel.runtime.cli import build_parser
 
 DOCKERFILE = Path(__file__).resolve().parents[2] / "Dockerfile"

@@ -9,8 +9,8 @@ from types import ModuleType
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from keel.health import ecs
-from keel.runtime import constants, cpus
+from keel import constants, ecs
+from keel.runtime import cpus
 from tests.fake_ecs import fake_metadata_server, task_document
 
 
@@ -27,7 +27,7 @@ def load_config(monkeypatch: pytest.MonkeyPatch, **environ: str) -> ModuleType:
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
     ecs.task_metadata.cache_clear()
-    import keel.runtime.gunicorn_conf as module
+    import keel.runtime.web.gunicorn_conf as module
 
     return importlib.reload(module)
 
@@ -47,7 +47,7 @@ def test_timeouts_come_from_the_runtime_constants(monkeypatch: pytest.MonkeyPatc
 def test_default_server_is_the_asgi_router(monkeypatch: pytest.MonkeyPatch) -> None:
     config = load_config(monkeypatch, WEB_CONCURRENCY="2")
     assert config.worker_class == "asgi"
-    assert config.wsgi_app == "keel.runtime.asgi:application"
+    assert config.wsgi_app == "keel.runtime.web.asgi:application"
     assert config.asgi_loop == "uvloop"
     import uvloop  # noqa: F401  (a dependency: gunicorn would fall back to asyncio)
 

@@ -12,7 +12,7 @@ import pytest
 from gunicorn.asgi.protocol import ASGIResponseInfo
 from gunicorn.config import Config
 
-from keel.runtime.gunicorn_logging import JsonAccessLogger
+from keel.runtime.web.gunicorn_logging import JsonAccessLogger
 
 ENVIRON = {
     "REQUEST_METHOD": "GET",

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from keel.runtime import constants, gunicorn_conf
+from keel import constants
 from keel.runtime.preflight import (
     Finding,
     _health_fix,
@@ -15,6 +15,7 @@ from keel.runtime.preflight import (
     format_report,
     timeout_findings,
 )
+from keel.runtime.web import gunicorn_conf
 
 PRODUCTION = {"SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "app.example.com"}
 
@@ -67,7 +68,7 @@ def test_timeouts_are_read_from_gunicorns_effective_configuration(
     findings = by_name(timeout_findings())
     assert not findings["keepalive > ALB idle timeout"].ok
     assert "WEB_KEEPALIVE" in findings["keepalive > ALB idle timeout"].fix
-    assert not findings["graceful_timeout < stopTimeout"].ok
+    assert not findings["web graceful timeout < stopTimeout"].ok
     assert findings["deregistration delay < stopTimeout"].ok
 
 

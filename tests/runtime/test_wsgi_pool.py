@@ -1,4 +1,4 @@
-"""keel.runtime.wsgi_pool: WSGI on a thread pool inside the ASGI server, in process."""
+"""keel.runtime.web.wsgi_pool: WSGI on a thread pool inside the ASGI server, in process."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from keel.runtime.wsgi_pool import PREREAD_LIMIT, WSGIPool
+from keel.runtime.web.wsgi_pool import PREREAD_LIMIT, WSGIPool
 
 Message = dict[str, Any]
 

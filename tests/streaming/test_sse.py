@@ -6,7 +6,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
 
-from keel.runtime.asgi import is_streaming_path
+from keel.runtime.web.asgi import is_streaming_path
 from keel.streaming import Event
 
 

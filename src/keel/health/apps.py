@@ -14,8 +14,8 @@ class HealthConfig(AppConfig):
     verbose_name = "Keel health checks"
 
     def ready(self) -> None:
+        from keel.ecs import task_private_ips
         from keel.health import checks  # noqa: F401  (registers system checks)
-        from keel.health.ecs import task_private_ips
 
         # The ALB health checker and in-VPC callers address the task by its private IP.
         # Only /healthz bypasses host validation, so other in-VPC callers (preflight,

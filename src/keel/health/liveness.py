@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keel.runtime.constants import HEALTH_PATH
+from keel.constants import HEALTH_PATH
 
 ALLOWED_METHODS = ("GET", "HEAD")
 

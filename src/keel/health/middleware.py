@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from keel.health.liveness import liveness
-from keel.runtime.middleware import AnswerFirstMiddleware
+from keel.middleware import AnswerFirstMiddleware
 
 
 def _liveness_response(request: HttpRequest) -> HttpResponse | None:

@@ -1,7 +1,7 @@
 from django.urls import path
 
+from keel.constants import READY_PATH
 from keel.health import views
-from keel.runtime.constants import READY_PATH
 
 # /healthz is answered by keel.health.middleware.HealthCheckMiddleware, before routing.
 urlpatterns = [

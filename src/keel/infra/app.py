@@ -7,6 +7,7 @@ import re
 import pulumi
 import pulumi_aws as aws
 
+from keel import constants
 from keel.infra.cluster import Cluster, ClusterArgs
 from keel.infra.config import StackConfig
 from keel.infra.containers import ContainerSpec, TaskSize
@@ -21,7 +22,6 @@ from keel.infra.secrets import AppSecret, AppSecretArgs
 from keel.infra.security_groups import SecurityGroups, SecurityGroupsArgs
 from keel.infra.web_service import WebService, WebServiceArgs, WebTraffic
 from keel.infra.worker_service import WorkerService, WorkerServiceArgs
-from keel.runtime import constants
 
 #: ``<account>.dkr.ecr.<region>.amazonaws.com/<name>[:tag|@digest]``
 _ECR_IMAGE = re.compile(

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from keel.runtime import constants
+from keel import constants
 
 #: ECS deployment strategies keel supports for the web service.
 STRATEGIES = ("CANARY", "LINEAR", "BLUE_GREEN", "ROLLING")
@@ -303,7 +303,6 @@ class StackConfig:
             "own ECR repository)",
         )
         problems = constants.check_timeouts()
-        problems += constants.check_timeouts(graceful_timeout=constants.WORKER_GRACEFUL_TIMEOUT)
         _check(not problems, "runtime constants disagree: " + "; ".join(problems))
         for name in self.environment:
             _check(

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import pulumi
 import pulumi_aws as aws
 
-from keel.runtime.constants import STOP_TIMEOUT
+from keel.constants import STOP_TIMEOUT
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,7 +37,7 @@ def container_definitions(spec: ContainerSpec) -> pulumi.Output[str]:
         "command": [spec.role],
         "essential": True,
         # SIGTERM, then SIGKILL this much later: gunicorn's graceful timeout and the
-        # worker's drain both fit inside it (keel.runtime.constants.check_timeouts).
+        # worker's drain both fit inside it (keel.constants.check_timeouts).
         "stopTimeout": STOP_TIMEOUT,
         # An init process forwards SIGTERM to keel and reaps children (and ECS Exec needs it).
         "linuxParameters": {"initProcessEnabled": True},

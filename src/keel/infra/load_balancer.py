@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from keel.runtime import constants
+from keel import constants
 
 #: TLS 1.2 and 1.3 only.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"

@@ -23,9 +23,9 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from keel import constants
 from keel.infra.config import SECRET_NAME_PATTERN
 from keel.infra.roles import secret_arn_of
-from keel.runtime import constants
 
 SERVICE = "aws:ecs/service:Service"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
@@ -146,25 +146,17 @@ def secrets_only_through_secrets(props: Mapping[str, Any], options: Options) -> 
 
 
 def stop_timeout_fits(props: Mapping[str, Any], options: Options) -> Iterator[str]:
-    graceful = max(constants.WEB_GRACEFUL_TIMEOUT, constants.WORKER_GRACEFUL_TIMEOUT)
     for container in _containers(props):
         name = container.get("name", "?")
         stop_timeout = container.get("stopTimeout")
         if stop_timeout is None:
             yield f"container {name}: set stopTimeout (the default 30 s cuts runs short)"
             continue
-        if stop_timeout > 120:
-            yield f"container {name}: stopTimeout {stop_timeout} s exceeds Fargate's 120 s"
-        if stop_timeout <= graceful:
-            yield (
-                f"container {name}: stopTimeout {stop_timeout} s must exceed keel's graceful "
-                f"timeouts ({graceful} s)"
-            )
-        if stop_timeout <= constants.DEREGISTRATION_DELAY:
-            yield (
-                f"container {name}: stopTimeout {stop_timeout} s must exceed the "
-                f"deregistration delay ({constants.DEREGISTRATION_DELAY} s)"
-            )
+        # The relations keel's runtime, preflight and the program share, with this
+        # container's own stopTimeout (keel.constants.timeout_relations).
+        for relation in constants.timeout_relations(stop_timeout=stop_timeout):
+            if relation.involves_stop_timeout and not relation.holds:
+                yield f"container {name}: {relation.problem}"
 
 
 # ---- Load balancing -------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from keel.runtime.constants import PORT
+from keel.constants import PORT
 
 ANYWHERE = "0.0.0.0/0"
 #: The only ports open to the internet, and only on the ALB.

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from keel import constants
 from keel.infra import autoscaling
 from keel.infra.config import DeploymentConfig
 from keel.infra.containers import ContainerSpec, TaskSize, ecs_service, task_definition
-from keel.runtime import constants
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,13 +25,13 @@ def _setup_django() -> None:
 
 
 def web(server: str, bind: str | None) -> None:
-    """Replace this process with gunicorn configured by keel.runtime.gunicorn_conf."""
+    """Replace this process with gunicorn configured by keel.runtime.web.gunicorn_conf."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
     os.environ["KEEL_SERVER"] = server
     if bind:
         os.environ["KEEL_BIND"] = bind
     _check_web_configuration()
-    argv = [sys.executable, "-m", "gunicorn", "--config", "python:keel.runtime.gunicorn_conf"]
+    argv = [sys.executable, "-m", "gunicorn", "--config", "python:keel.runtime.web.gunicorn_conf"]
     os.execv(sys.executable, argv)  # noqa: S606  (exec so gunicorn is PID 1 and gets SIGTERM)
 
 
@@ -50,12 +50,12 @@ def _check_web_configuration() -> None:
     settings.INSTALLED_APPS  # noqa: B018  (loads the settings module: every variable it reads)
     # JSON logs from here on, as in the workers (an unreachable ECS endpoint is logged).
     configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
-    from keel.health.ecs import hand_down_task_metadata
+    from keel.ecs import hand_down_task_metadata
 
     # The endpoint is read once per start, here, before gunicorn_conf needs the task's
     # CPU limit; gunicorn's master and workers get the document through the environment.
     hand_down_task_metadata()
-    import keel.runtime.gunicorn_conf  # noqa: F401  (reads the server's variables)
+    import keel.runtime.web.gunicorn_conf  # noqa: F401  (reads the server's variables)
 
 
 def worker() -> int:

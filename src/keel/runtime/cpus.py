@@ -6,7 +6,7 @@ import math
 import os
 from pathlib import Path
 
-from keel.health.ecs import task_cpu_limit
+from keel.ecs import task_cpu_limit
 
 
 def cgroup_cpu_limit(root: Path = Path("/sys/fs/cgroup")) -> float | None:

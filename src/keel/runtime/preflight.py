@@ -2,7 +2,7 @@
 
 Run it with the environment the task definition gives the container (same variables,
 same secrets, same database). It checks the variables are there, the timeouts line up
-with the ALB and ECS numbers in ``keel.runtime.constants`` (the ones the Pulumi
+with the ALB and ECS numbers in ``keel.constants`` (the ones the Pulumi
 components use), Django's deploy checks are clean, the database is reachable and
 migrated, and finally starts the web role and health-checks it as the ALB would. Each
 failure comes with its fix; any failure makes the exit status non-zero.
@@ -15,7 +15,7 @@ import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from keel.runtime import constants
+from keel import constants
 from keel.runtime.preflight_alb import exit_on_sigterm
 
 #: Variables without which a production task must not start.
@@ -78,96 +78,41 @@ _VARIABLE_FIXES = {
     "is answered before host validation, and ECS task IPs are added at start-up.",
 }
 
-#: For each relation check_timeouts can report: its report line and how to fix it.
-_TIMEOUT_RELATIONS = (
-    (
-        "keepalive",
-        "keepalive > ALB idle timeout",
-        "Keep gunicorn's keepalive above the ALB idle timeout: unset WEB_KEEPALIVE (default "
-        f"{constants.KEEPALIVE} s) or set it above {constants.ALB_IDLE_TIMEOUT} s.",
-    ),
-    (
-        "stopTimeout",
-        "stopTimeout <= 120 s",
-        "Fargate allows a stopTimeout of at most 120 s; lower STOP_TIMEOUT in "
-        "keel.runtime.constants.",
-    ),
-    (
-        "graceful_timeout",
-        "graceful_timeout < stopTimeout",
-        "Keep gunicorn's graceful_timeout below the task's stopTimeout "
-        f"({constants.STOP_TIMEOUT} s): unset WEB_GRACEFUL_TIMEOUT (default "
-        f"{constants.WEB_GRACEFUL_TIMEOUT} s) or set it lower.",
-    ),
-    (
-        "deregistration",
-        "deregistration delay < stopTimeout",
-        "Lower DEREGISTRATION_DELAY in keel.runtime.constants below STOP_TIMEOUT.",
-    ),
-    (
-        "health-check",
-        "health-check timeout < interval",
-        "Lower HEALTH_CHECK_TIMEOUT below HEALTH_CHECK_INTERVAL in keel.runtime.constants.",
-    ),
-    (
-        "SSE heartbeat",
-        "SSE heartbeat < ALB idle timeout",
-        "Lower SSE_HEARTBEAT_INTERVAL in keel.runtime.constants below the ALB idle timeout.",
-    ),
-)
+#: How to mend each relation ``constants.timeout_relations`` can report broken.
+_TIMEOUT_FIXES = {
+    "keepalive": "Keep gunicorn's keepalive above the ALB idle timeout: unset WEB_KEEPALIVE "
+    f"(default {constants.KEEPALIVE} s) or set it above {constants.ALB_IDLE_TIMEOUT} s.",
+    "stop_timeout": "Fargate allows a stopTimeout of at most 120 s; lower STOP_TIMEOUT in "
+    "keel.constants.",
+    "web_graceful_timeout": "Keep gunicorn's graceful_timeout below the task's stopTimeout "
+    f"({constants.STOP_TIMEOUT} s): unset WEB_GRACEFUL_TIMEOUT (default "
+    f"{constants.WEB_GRACEFUL_TIMEOUT} s) or set it lower.",
+    "worker_graceful_timeout": "Lower WORKER_GRACEFUL_TIMEOUT in keel.constants below "
+    "STOP_TIMEOUT.",
+    "deregistration_delay": "Lower DEREGISTRATION_DELAY in keel.constants below STOP_TIMEOUT.",
+    "health_check_timeout": "Lower HEALTH_CHECK_TIMEOUT below HEALTH_CHECK_INTERVAL in "
+    "keel.constants.",
+    "sse_heartbeat": "Lower SSE_HEARTBEAT_INTERVAL in keel.constants below the ALB idle timeout.",
+}
 
 
 def timeout_findings() -> list[Finding]:
     """Compare gunicorn's effective values with the ALB and ECS numbers."""
     # The values gunicorn will really run with, read the way gunicorn reads them.
-    from keel.runtime import gunicorn_conf
+    from keel.runtime.web import gunicorn_conf
 
-    values = {
-        "keepalive": gunicorn_conf.keepalive,
-        "graceful_timeout": gunicorn_conf.graceful_timeout,
-    }
-    problems = constants.check_timeouts(**values)
-    worker_problems = constants.check_timeouts(graceful_timeout=constants.WORKER_GRACEFUL_TIMEOUT)
-    findings = []
-    for prefix, name, fix in _TIMEOUT_RELATIONS:
-        found = [problem for problem in problems if problem.startswith(prefix)]
-        findings.append(
-            Finding(
-                name=name,
-                ok=not found,
-                detail="; ".join(found) or _timeout_detail(prefix, values),
-                fix=fix if found else "",
-            )
-        )
-    worker_found = [problem for problem in worker_problems if problem.startswith("graceful")]
-    findings.append(
-        Finding(
-            name="worker graceful timeout < stopTimeout",
-            ok=not worker_found,
-            detail="; ".join(worker_found)
-            or f"{constants.WORKER_GRACEFUL_TIMEOUT} s < {constants.STOP_TIMEOUT} s",
-            fix="Lower WORKER_GRACEFUL_TIMEOUT in keel.runtime.constants below STOP_TIMEOUT."
-            if worker_found
-            else "",
-        )
+    relations = constants.timeout_relations(
+        keepalive=gunicorn_conf.keepalive, web_graceful_timeout=gunicorn_conf.graceful_timeout
     )
-    known = tuple(prefix for prefix, _, _ in _TIMEOUT_RELATIONS)
-    for problem in problems:
-        if not problem.startswith(known):
-            findings.append(Finding(name="timeouts", ok=False, detail=problem, fix=problem))
-    return findings
-
-
-def _timeout_detail(prefix: str, values: Mapping[str, float]) -> str:
-    details = {
-        "keepalive": f"{values['keepalive']:g} s > {constants.ALB_IDLE_TIMEOUT} s",
-        "stopTimeout": f"{constants.STOP_TIMEOUT} s",
-        "graceful_timeout": f"{values['graceful_timeout']:g} s < {constants.STOP_TIMEOUT} s",
-        "deregistration": f"{constants.DEREGISTRATION_DELAY} s < {constants.STOP_TIMEOUT} s",
-        "health-check": f"{constants.HEALTH_CHECK_TIMEOUT} s < {constants.HEALTH_CHECK_INTERVAL} s",
-        "SSE heartbeat": f"{constants.SSE_HEARTBEAT_INTERVAL:g} s < {constants.ALB_IDLE_TIMEOUT} s",
-    }
-    return details[prefix]
+    return [
+        Finding(
+            name=relation.name,
+            ok=relation.holds,
+            detail=relation.detail if relation.holds else relation.problem,
+            fix="" if relation.holds else _TIMEOUT_FIXES[relation.key],
+        )
+        for relation in relations
+    ]
 
 
 def settings_finding() -> Finding:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from keel.runtime import constants
+from keel import constants
 
 #: A private address the health checker puts in the Host header, as the ALB does.
 ALB_HOST = "10.0.0.10"

@@ -20,7 +20,7 @@ import threading
 from types import FrameType
 
 from keel.conf import env
-from keel.runtime.constants import WORKER_GRACEFUL_TIMEOUT
+from keel.constants import WORKER_GRACEFUL_TIMEOUT
 
 logger = logging.getLogger("keel.worker")
 

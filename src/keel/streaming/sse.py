@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
 
-from keel.runtime.constants import SSE_HEARTBEAT_INTERVAL
+from keel.constants import SSE_HEARTBEAT_INTERVAL
 
 logger = logging.getLogger("keel.streaming")
 

@@ -11,18 +11,12 @@ from collections.abc import Awaitable, Callable
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db.utils import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
-from keel.runtime.logging import request_id_var, trace_id_var
+from keel.errors import DATABASE_UNAVAILABLE, database_unavailable, json_error, payload_too_large
+from keel.logs import request_id_var, trace_id_var
 
 logger = logging.getLogger("keel.errors")
-
-#: The database driver's "cannot reach / lost the server" errors, as Django wraps them.
-#: They are an outage, not a bug: the client should retry, so they answer 503.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
-#: Seconds a client is asked to wait before retrying while the database is unavailable.
-DATABASE_RETRY_AFTER = 5
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _Tokens = tuple[contextvars.Token[str | None], contextvars.Token[str | None]]
@@ -155,28 +149,3 @@ class JsonErrorMiddleware(HybridMiddleware):
             extra={"error_id": error_id, "path": request.path, "method": request.method},
         )
         return json_error(500, "server_error", "Internal server error.", error_id=error_id)
-
-
-def json_error(status: int, code: str, detail: str, **extra: object) -> JsonResponse:
-    return JsonResponse({"error": code, "detail": detail, **extra}, status=status)
-
-
-def database_unavailable(request: HttpRequest, exception: Exception) -> JsonResponse:
-    """Log a database outage (one line, no traceback) and answer 503 with Retry-After."""
-    logger.warning(
-        "database unavailable",
-        extra={
-            "path": request.path,
-            "method": request.method,
-            "exception_type": type(exception).__name__,
-        },
-    )
-    response = json_error(
-        503, "database_unavailable", "The database is unavailable; retry shortly."
-    )
-    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
-    return response
-
-
-def payload_too_large(limit: int | None) -> JsonResponse:
-    return json_error(413, "payload_too_large", f"The request body exceeds {limit} bytes.")

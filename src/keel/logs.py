@@ -57,7 +57,7 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "keel.runtime.logging.JsonFormatter"}},
+        "formatters": {"json": {"()": "keel.logs.JsonFormatter"}},
         "handlers": {
             "stdout": {
                 "class": "logging.StreamHandler",

@@ -1,7 +1,7 @@
-"""Gunicorn configuration owned by keel (``gunicorn -c python:keel.runtime.gunicorn_conf``).
+"""Gunicorn configuration owned by keel (``gunicorn -c python:keel.runtime.web.gunicorn_conf``).
 
 Everything is derived from the environment (read through ``keel.conf``) and from
-``keel.runtime.constants``, the numbers the ALB and the ECS task definition also use.
+``keel.constants``, the numbers the ALB and the ECS task definition also use.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import os
 import signal
 from typing import Any
 
+from keel import constants
 from keel.conf import env, web_threads
-from keel.runtime import constants
 from keel.runtime.cpus import default_worker_count
 
 server = env.choice("KEEL_SERVER", ("asgi", "wsgi"), "asgi")
@@ -19,15 +19,15 @@ server = env.choice("KEEL_SERVER", ("asgi", "wsgi"), "asgi")
 bind = [env.string("KEEL_BIND", f"0.0.0.0:{env.integer('PORT', constants.PORT, minimum=1)}")]
 workers = env.integer("WEB_CONCURRENCY", None, minimum=1, maximum=64) or default_worker_count()
 # Read here in both modes, so `keel web` checks it before gunicorn starts; under asgi the
-# pool (keel.runtime.asgi) reads it again in each worker, and gunicorn's own `threads`
+# pool (keel.runtime.web.asgi) reads it again in each worker, and gunicorn's own `threads`
 # stays unset (its ASGI worker warns about it).
 _web_threads = web_threads()
 
 if server == "asgi":
-    # keel.runtime.asgi routes the API to a WSGI thread pool and streams to Django's ASGI
+    # keel.runtime.web.asgi routes the API to a WSGI thread pool and streams to Django's ASGI
     # handler; gunicorn's native ASGI worker runs the event loop (docs/adr/0001).
     worker_class = "asgi"
-    wsgi_app = "keel.runtime.asgi:application"
+    wsgi_app = "keel.runtime.web.asgi:application"
     # uvloop, not asyncio's loop: the loop carries every stream and every hand-off to the
     # API's thread pool; with 1,000 streams open the API served ~20 % more (ADR 0001).
     asgi_loop = "uvloop"
@@ -35,7 +35,7 @@ if server == "asgi":
     worker_connections = env.integer("WEB_WORKER_CONNECTIONS", 2000, minimum=10)
 else:
     worker_class = "gthread"
-    wsgi_app = "keel.runtime.wsgi:application"
+    wsgi_app = "keel.runtime.web.wsgi:application"
     threads = _web_threads
 
 # Without SO_REUSEPORT one worker often accepted every connection; with it the kernel
@@ -68,7 +68,7 @@ control_socket_disable = True
 accesslog = "-" if env.boolean("WEB_ACCESS_LOG", True) else None
 errorlog = "-"
 loglevel = env.string("LOG_LEVEL", "info").lower()
-logger_class = "keel.runtime.gunicorn_logging.JsonAccessLogger"
+logger_class = "keel.runtime.web.gunicorn_logging.JsonAccessLogger"
 proc_name = f"keel-web-{server}"
 
 

@@ -18,9 +18,9 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from keel.runtime.constants import ECS_METADATA_TIMEOUT
+from keel.constants import ECS_METADATA_TIMEOUT
 
-logger = logging.getLogger("keel.health.ecs")
+logger = logging.getLogger("keel.ecs")
 
 METADATA_VARIABLE = "ECS_CONTAINER_METADATA_URI_V4"
 #: The document as ``keel web`` read it before exec'ing gunicorn (JSON, ``null`` when it

@@ -8,7 +8,7 @@ API loses four fifths of its throughput. So one ASGI server routes each request:
 - views marked with ``keel.streaming.streaming_view`` go to Django's ASGI handler, where
   an open stream costs a coroutine;
 - everything else goes to Django's WSGI handler on a fixed pool of threads
-  (``keel.runtime.wsgi_pool``): one hand-off each way per request, persistent database
+  (``keel.runtime.web.wsgi_pool``): one hand-off each way per request, persistent database
   connections per pool thread, and a bounded number of requests in Django at once;
 - ``/healthz`` is answered here, on the event loop, with the same answer Django's
   HealthCheckMiddleware gives: behind a saturated pool it waited its turn and its p99
@@ -30,10 +30,10 @@ from django.urls import Resolver404, get_resolver
 
 from keel.conf import web_threads
 from keel.health.liveness import Liveness, liveness
-from keel.runtime.wsgi_pool import WSGIPool
+from keel.runtime.web.wsgi_pool import WSGIPool
 from keel.streaming.sse import STREAMING_VIEW_ATTRIBUTE
 
-logger = logging.getLogger("keel.runtime.asgi")
+logger = logging.getLogger("keel.runtime.web.asgi")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -1,6 +1,6 @@
 """Run a WSGI application on a fixed thread pool inside an ASGI server.
 
-The API half of ``keel.runtime.asgi``. a2wsgi, which keel used first, hands every ASGI
+The API half of ``keel.runtime.web.asgi``. a2wsgi, which keel used first, hands every ASGI
 message between the pool thread and the event loop and makes the thread wait for each
 one: ``start_response``, the body and the end of the body are three round trips per
 request, each waiting for an event loop that is also serving a thousand streams. With

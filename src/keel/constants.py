@@ -1,0 +1,169 @@
+"""The numbers the web server, preflight and the infrastructure must agree on.
+
+Gunicorn's configuration, ``keel preflight`` and the Pulumi components all import
+these, so the ALB, the ECS task definition and the server inside the container cannot
+drift apart. The relations between them are stated once, in ``timeout_relations``:
+preflight reports each one, the Pulumi program refuses to plan when one is broken, and
+the policy pack checks the stopTimeout a task definition really carries against them.
+Change a number here and all three tell you what it broke.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: The port every keel container listens on and the target group forwards to.
+PORT = 8000
+
+#: Liveness: answered before host validation, no I/O. The ALB target-group check.
+HEALTH_PATH = "/healthz"
+#: Readiness: database, migrations and the DBOS system database, as JSON.
+READY_PATH = "/readyz"
+
+#: The ALB's idle timeout (seconds). The ALB closes a connection idle this long.
+ALB_IDLE_TIMEOUT = 60
+#: Gunicorn keep-alive (seconds). Must exceed the ALB idle timeout, or gunicorn closes a
+#: connection the ALB still believes open and users see 502s.
+KEEPALIVE = 65
+
+#: ECS stopTimeout (seconds) for every keel container: SIGTERM, then SIGKILL this much
+#: later. Fargate's maximum is 120.
+STOP_TIMEOUT = 120
+#: Gunicorn graceful timeout (seconds) for the web role: in-flight requests get this long
+#: after SIGTERM. Must be below STOP_TIMEOUT so gunicorn, not SIGKILL, ends the process.
+WEB_GRACEFUL_TIMEOUT = 30
+#: How long the worker role lets in-flight workflow steps finish after SIGTERM before it
+#: exits; unfinished runs are recovered by another worker. Below STOP_TIMEOUT.
+WORKER_GRACEFUL_TIMEOUT = 90
+#: Gunicorn worker timeout (seconds): a worker silent this long is killed and replaced.
+WORKER_TIMEOUT = 30
+
+#: Target-group deregistration delay (seconds). Short on purpose: SSE clients resume with
+#: Last-Event-ID, so open streams need not drain; requests in flight finish within it.
+DEREGISTRATION_DELAY = 15
+
+#: ALB target-group health check timings.
+HEALTH_CHECK_INTERVAL = 10
+HEALTH_CHECK_TIMEOUT = 5
+HEALTH_CHECK_HEALTHY_THRESHOLD = 2
+HEALTH_CHECK_UNHEALTHY_THRESHOLD = 3
+HEALTH_CHECK_MATCHER = "200"
+#: ECS health-check grace period (seconds) after a task starts.
+HEALTH_CHECK_GRACE_PERIOD = 30
+
+#: SSE heartbeat (seconds): a comment line sent on an idle stream, well inside the ALB
+#: idle timeout so the ALB never cuts a quiet stream.
+SSE_HEARTBEAT_INTERVAL = 15.0
+
+#: Longest wait (seconds) for the ECS task metadata endpoint at start-up.
+ECS_METADATA_TIMEOUT = 1.0
+
+#: Recycle a web worker after this many requests (plus jitter) to bound slow leaks.
+MAX_REQUESTS = 10_000
+MAX_REQUESTS_JITTER = 1_000
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TimeoutRelation:
+    """One relation the timeouts must keep, evaluated for a set of values."""
+
+    #: Stable identifier, for code that reacts to one relation (preflight's fixes).
+    key: str
+    #: What must hold, as a reader would say it: "keepalive > ALB idle timeout".
+    name: str
+    holds: bool
+    #: The values compared, e.g. "65 s > 60 s".
+    detail: str
+    #: Why it matters when broken; empty while it holds.
+    problem: str
+    #: Whether the relation involves the task's stopTimeout (the policy pack checks those
+    #: against the value in each task definition).
+    involves_stop_timeout: bool = False
+
+
+def timeout_relations(
+    *,
+    keepalive: float = KEEPALIVE,
+    alb_idle_timeout: float = ALB_IDLE_TIMEOUT,
+    web_graceful_timeout: float = WEB_GRACEFUL_TIMEOUT,
+    worker_graceful_timeout: float = WORKER_GRACEFUL_TIMEOUT,
+    stop_timeout: float = STOP_TIMEOUT,
+    deregistration_delay: float = DEREGISTRATION_DELAY,
+    health_check_interval: float = HEALTH_CHECK_INTERVAL,
+    health_check_timeout: float = HEALTH_CHECK_TIMEOUT,
+    sse_heartbeat_interval: float = SSE_HEARTBEAT_INTERVAL,
+) -> tuple[TimeoutRelation, ...]:
+    """Evaluate every relation between the timeouts for these values (keel's by default)."""
+
+    def relation(
+        key: str, name: str, holds: bool, detail: str, problem: str, *, stop: bool = False
+    ) -> TimeoutRelation:
+        return TimeoutRelation(
+            key=key,
+            name=name,
+            holds=holds,
+            detail=detail,
+            problem="" if holds else f"{name} ({detail}): {problem}",
+            involves_stop_timeout=stop,
+        )
+
+    return (
+        relation(
+            "keepalive",
+            "keepalive > ALB idle timeout",
+            keepalive > alb_idle_timeout,
+            f"{keepalive:g} s > {alb_idle_timeout:g} s",
+            "otherwise the ALB reuses sockets gunicorn closed and users see 502s",
+        ),
+        relation(
+            "stop_timeout",
+            "stopTimeout <= 120 s",
+            stop_timeout <= 120,
+            f"{stop_timeout:g} s <= 120 s",
+            "Fargate allows at most 120 s between SIGTERM and SIGKILL",
+            stop=True,
+        ),
+        relation(
+            "web_graceful_timeout",
+            "web graceful timeout < stopTimeout",
+            web_graceful_timeout < stop_timeout,
+            f"{web_graceful_timeout:g} s < {stop_timeout:g} s",
+            "otherwise ECS SIGKILLs requests still in flight",
+            stop=True,
+        ),
+        relation(
+            "worker_graceful_timeout",
+            "worker graceful timeout < stopTimeout",
+            worker_graceful_timeout < stop_timeout,
+            f"{worker_graceful_timeout:g} s < {stop_timeout:g} s",
+            "otherwise ECS SIGKILLs the worker before the steps in flight are checkpointed",
+            stop=True,
+        ),
+        relation(
+            "deregistration_delay",
+            "deregistration delay < stopTimeout",
+            deregistration_delay < stop_timeout,
+            f"{deregistration_delay:g} s < {stop_timeout:g} s",
+            "otherwise the ALB still sends requests to a task ECS is killing",
+            stop=True,
+        ),
+        relation(
+            "health_check_timeout",
+            "health-check timeout < interval",
+            health_check_timeout < health_check_interval,
+            f"{health_check_timeout:g} s < {health_check_interval:g} s",
+            "the ALB requires it",
+        ),
+        relation(
+            "sse_heartbeat",
+            "SSE heartbeat < ALB idle timeout",
+            sse_heartbeat_interval < alb_idle_timeout,
+            f"{sse_heartbeat_interval:g} s < {alb_idle_timeout:g} s",
+            "otherwise the ALB cuts quiet streams",
+        ),
+    )
+
+
+def check_timeouts(**values: float) -> list[str]:
+    """Return the problem of each broken relation (empty when every relation holds)."""
+    return [relation.problem for relation in timeout_relations(**values) if not relation.holds]
