@@ -11,6 +11,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from keel.conf import database_config, env
+from keel.ecs import task_allowed_hosts
 from keel.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -23,11 +24,15 @@ SECRET_KEY = (
     if DEBUG
     else env.string("SECRET_KEY")
 )
-ALLOWED_HOSTS = (
-    env.items("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
-    if DEBUG
-    else env.items("ALLOWED_HOSTS")
-)
+ALLOWED_HOSTS = [
+    *(
+        env.items("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+        if DEBUG
+        else env.items("ALLOWED_HOSTS")
+    ),
+    # On ECS: the task's private IPs, for callers inside the VPC (keel.E003 checks).
+    *task_allowed_hosts(),
+]
 CSRF_TRUSTED_ORIGINS = env.items("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -165,25 +170,8 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-KEEL_SSE_HEARTBEAT_INTERVAL = env.number("SSE_HEARTBEAT_INTERVAL", 15.0, minimum=0.05, maximum=55)
-
-# Agent runs (keel.agents); docs/agents.md explains each.
-KEEL_AGENT_MODULES = env.items("AGENT_MODULES", ["example.demo.agents"])
-# DBOS recovers a run only on a worker of the same application version: keep it across
-# deploys, change it only when recorded runs can no longer be replayed (docs/agents.md).
-KEEL_AGENT_APPLICATION_VERSION = env.string("AGENT_APPLICATION_VERSION", "keel-agents-1")
-KEEL_AGENT_RUNS_PER_USER = env.integer("AGENT_RUNS_PER_USER", 3, minimum=1)
-KEEL_AGENT_RUN_TIME_LIMIT = env.number("AGENT_RUN_TIME_LIMIT", 1800.0, minimum=1)
-KEEL_AGENT_MAX_INPUT_BYTES = env.integer("AGENT_MAX_INPUT_BYTES", 65_536, minimum=256)
-KEEL_AGENT_WORKER_CONCURRENCY = env.integer("AGENT_WORKER_CONCURRENCY", 20, minimum=1)
-KEEL_AGENT_QUEUE_POLLING_INTERVAL = env.number(
-    "AGENT_QUEUE_POLLING_INTERVAL", 0.05, minimum=0.01, maximum=10
-)
-KEEL_AGENT_HEARTBEAT_INTERVAL = env.number("AGENT_HEARTBEAT_INTERVAL", 5.0, minimum=0.1)
-KEEL_AGENT_EXECUTOR_DEAD_AFTER = env.number("AGENT_EXECUTOR_DEAD_AFTER", 30.0, minimum=1)
-KEEL_AGENT_ENQUEUE_GRACE = env.number("AGENT_ENQUEUE_GRACE", 30.0, minimum=0.1)
-KEEL_AGENT_EVENT_RETENTION_DAYS = env.number("AGENT_EVENT_RETENTION_DAYS", 30.0, minimum=0)
-KEEL_AGENT_EVENT_POLL_INTERVAL = env.number("AGENT_EVENT_POLL_INTERVAL", 0.05, minimum=0.01)
-KEEL_DBOS_SYSTEM_DATABASE_URL = env.string("DBOS_SYSTEM_DATABASE_URL", None)
+# Agent runs (keel.agents): the modules that register this project's agents. Every other
+# keel setting has its default in keel and an environment variable (docs/configuration.md).
+KEEL_AGENT_MODULES = ["example.demo.agents"]
 
 LOGGING = logging_config(env.string("LOG_LEVEL", "INFO").upper())

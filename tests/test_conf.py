@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from pytest_django.fixtures import Settings
 
-from keel.conf import Env, database_config
+from keel.conf import Env, Setting, database_config
 
 
 def test_missing_required_variable_names_it() -> None:
@@ -92,3 +93,47 @@ def test_bad_database_url_does_not_echo_the_password() -> None:
         database_config(Env({"DATABASE_URL": "nosuchdb://user:hunter2@host/db"}))
     assert "hunter2" not in str(raised.value)
     assert "DATABASE_URL" in str(raised.value)
+
+
+# -- keel's own settings: the variable, else the project's KEEL_ setting, else keel's default
+
+RATE = Setting("EXAMPLE_RATE", "number", 2.5, minimum=1, maximum=10)
+
+
+def test_a_setting_defaults_to_keels_value(settings: Settings) -> None:
+    assert RATE.read(Env({})) == 2.5
+
+
+def test_the_projects_setting_replaces_the_default(settings: Settings) -> None:
+    settings.KEEL_EXAMPLE_RATE = 4
+    assert RATE.read(Env({})) == 4
+
+
+def test_the_environment_wins_over_the_projects_setting(settings: Settings) -> None:
+    settings.KEEL_EXAMPLE_RATE = 4
+    assert RATE.read(Env({"EXAMPLE_RATE": "7.5"})) == 7.5
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("fast", "settings.KEEL_EXAMPLE_RATE='fast' must be a number"),
+        (True, "settings.KEEL_EXAMPLE_RATE=True must be a number"),
+        (11, "settings.KEEL_EXAMPLE_RATE=11 must be at most 10"),
+    ],
+)
+def test_a_bad_project_setting_is_named(settings: Settings, value: object, message: str) -> None:
+    settings.KEEL_EXAMPLE_RATE = value
+    with pytest.raises(ImproperlyConfigured, match=message):
+        RATE.read(Env({}))
+
+
+def test_a_bad_variable_is_named_with_the_same_bounds() -> None:
+    with pytest.raises(ImproperlyConfigured, match=r"EXAMPLE_RATE=0\.5 must be at least 1"):
+        RATE.read(Env({"EXAMPLE_RATE": "0.5"}))
+
+
+def test_list_settings_refuse_a_bare_string(settings: Settings) -> None:
+    settings.KEEL_EXAMPLE_MODULES = "one.module"
+    with pytest.raises(ImproperlyConfigured, match="must be a list of strings"):
+        Setting("EXAMPLE_MODULES", "items", []).read(Env({}))

@@ -10,10 +10,13 @@ naming the variable and what it expected.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+
+from keel.constants import DEFAULT_SETTINGS_MODULE
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -111,6 +114,69 @@ def _check_range(name: str, number: float, minimum: float | None, maximum: float
 
 
 env = Env()
+
+
+def use_default_settings_module() -> str:
+    """Point ``DJANGO_SETTINGS_MODULE`` at the default unless it is set; return it."""
+    return os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS_MODULE)
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One of keel's settings: its environment variable, else a Django setting, else a default.
+
+    The environment wins, as in any 12-factor deployment: the task definition can change a
+    value without a new image. A project that sets ``setting`` in its settings module
+    chooses its own default in code; one that sets neither gets keel's. Either way a value
+    outside the bounds stops the process with the name of the variable or setting that
+    carried it, so the default, the bounds and the names are declared once, here and in
+    the app that owns the setting, not again in every project's settings.
+    """
+
+    #: The environment variable; the Django setting is the same name prefixed ``KEEL_``.
+    variable: str
+    #: Which ``Env`` reader parses the variable: integer, number, boolean, string, items.
+    kind: str
+    default: Any
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def setting(self) -> str:
+        return f"KEEL_{self.variable}"
+
+    def read(self, environ: Env | None = None) -> Any:
+        from django.conf import settings
+
+        environ = environ or env
+        if self.variable not in environ.environ and hasattr(settings, self.setting):
+            return self._checked(getattr(settings, self.setting))
+        reader: Callable[..., Any] = getattr(environ, self.kind)
+        if self.kind in ("integer", "number"):
+            return reader(self.variable, self.default, minimum=self.minimum, maximum=self.maximum)
+        return reader(self.variable, self.default)
+
+    def _checked(self, value: Any) -> Any:
+        if self.kind in ("integer", "number"):
+            whole = self.kind == "integer"
+            if isinstance(value, bool) or not isinstance(value, int if whole else int | float):
+                raise ImproperlyConfigured(
+                    f"settings.{self.setting}={value!r} must be a "
+                    f"{'whole number' if whole else 'number'}."
+                )
+            _check_range(f"settings.{self.setting}", value, self.minimum, self.maximum)
+        elif self.kind == "items":
+            if isinstance(value, str) or not isinstance(value, list | tuple):
+                raise ImproperlyConfigured(
+                    f"settings.{self.setting} must be a list of strings, not {value!r}."
+                )
+            return list(value)
+        elif self.kind == "boolean" and not isinstance(value, bool):
+            raise ImproperlyConfigured(f"settings.{self.setting}={value!r} must be True or False.")
+        elif self.kind == "string" and not (value is None or isinstance(value, str)):
+            raise ImproperlyConfigured(f"settings.{self.setting}={value!r} must be a string.")
+        return value
+
 
 #: Threads per web worker when ``WEB_THREADS`` is not set.
 DEFAULT_WEB_THREADS = 8

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: The settings module a keel role loads when ``DJANGO_SETTINGS_MODULE`` is not set, and
+#: the one the Pulumi program gives the containers unless the stack says otherwise.
+DEFAULT_SETTINGS_MODULE = "example.settings"
+
 #: The port every keel container listens on and the target group forwards to.
 PORT = 8000
 

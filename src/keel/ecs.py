@@ -1,7 +1,8 @@
 """Read the ECS task metadata endpoint (v4) at start-up, never waiting long for it.
 
 ECS sets ``ECS_CONTAINER_METADATA_URI_V4`` in every container. The task's private IPs
-go into ALLOWED_HOSTS and the task's CPU limit sizes gunicorn. The endpoint is an
+go into ALLOWED_HOSTS (the project's settings call ``task_allowed_hosts``), the task's CPU
+limit sizes gunicorn, and the task id names the worker's DBOS executor. The endpoint is an
 optimisation, never a dependency: an unreachable, slow or malformed endpoint is logged
 and ignored, and start-up never waits more than ``ECS_METADATA_TIMEOUT``.
 """
@@ -16,6 +17,7 @@ import os
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from typing import Any
 
 from keel.constants import ECS_METADATA_TIMEOUT
@@ -106,6 +108,27 @@ def task_cpu_limit(document: dict[str, Any] | None = None) -> float | None:
     if isinstance(cpu, int | float) and cpu > 0:
         return float(cpu)
     return None
+
+
+def task_allowed_hosts(document: dict[str, Any] | None = None) -> list[str]:
+    """Return the task's private IPs as ``ALLOWED_HOSTS`` entries (empty off ECS).
+
+    For the project's settings: ``ALLOWED_HOSTS = [*names, *task_allowed_hosts()]``. The
+    ALB health check needs none of them (``/healthz`` is answered before host validation),
+    but every other in-VPC caller that addresses the task by IP does: ``/readyz`` probes,
+    preflight, a sidecar. Django compares IPv6 hosts in their bracketed form.
+    """
+    return [f"[{ip}]" if ":" in ip else ip for ip in task_private_ips(document)]
+
+
+def task_id(environ: Mapping[str, str] | None = None) -> str | None:
+    """Return what identifies this task's container, from the metadata URI (None off ECS).
+
+    The URI ends in ``<task id>-<container hash>`` (no request needed), unique per task.
+    """
+    uri = (os.environ if environ is None else environ).get(METADATA_VARIABLE, "")
+    last_segment = uri.rstrip("/").rsplit("/", 1)[-1]
+    return last_segment or None
 
 
 def _valid_ip(value: object) -> str | None:

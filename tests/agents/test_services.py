@@ -1,22 +1,23 @@
+"""The agents services: every write to runs and their events."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
 from django.utils import timezone
 from rest_framework import serializers
 
-from keel.agents import recovery, services
-from keel.agents.models import AgentRun, EventType, RunEvent, RunStatus, WorkerHeartbeat
+from keel.agents import services
+from keel.agents.models import AgentRun, EventType, RunEvent, RunStatus
+from tests.agents.factories import AgentRunFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def run() -> AgentRun:
-    owner = User.objects.create(username="ada")
-    return AgentRun.objects.create(owner=owner, agent="demo", input={"prompt": "x"})
+    return AgentRunFactory.create()
 
 
 def test_input_validation_names_the_field() -> None:
@@ -62,76 +63,12 @@ def test_start_counts_attempts_and_marks_resumptions(run: AgentRun) -> None:
 def test_prune_deletes_only_old_finished_runs_events(run: AgentRun) -> None:
     services.run_event_append(run_id=run.id, type=EventType.TOKEN, payload={"text": "x"})
     services.run_finish(run_id=run.id, status=RunStatus.SUCCEEDED)
-    active = AgentRun.objects.create(owner=run.owner, agent="demo", input={})
+    active = AgentRunFactory.create(owner=run.owner)
     services.run_event_append(run_id=active.id, type=EventType.TOKEN, payload={"text": "y"})
     assert services.run_events_prune(older_than=timedelta(days=1)) == 0
     AgentRun.objects.filter(pk=run.pk).update(finished_at=timezone.now() - timedelta(days=31))
     assert services.run_events_prune() == 2
     assert list(RunEvent.objects.values_list("run_id", flat=True)) == [active.id]
-
-
-def test_a_dead_executor_is_claimed_by_exactly_one_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dbos import DBOS
-
-    recovered: list[list[str]] = []
-    monkeypatch.setattr(DBOS, "_recover_pending_workflows", lambda ids: recovered.append(ids) or [])
-    long_ago = timezone.now() - timedelta(seconds=60)
-    for name in ["dead", "live-1", "live-2"]:
-        recovery.heartbeat_register(executor_id=name, application_version="v")
-    WorkerHeartbeat.objects.filter(pk="dead").update(beat_at=long_ago)
-    first = recovery.executors_recover(executor_id="live-1", application_version="v", dead_after=30)
-    second = recovery.executors_recover(
-        executor_id="live-2", application_version="v", dead_after=30
-    )
-    assert (first, second) == (["dead"], [])
-    assert recovered == [["dead"]]
-    assert not recovery.heartbeat_beat(executor_id="dead")  # it must not carry on
-
-
-def test_a_stopped_executor_is_recovered_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dbos import DBOS
-
-    monkeypatch.setattr(DBOS, "_recover_pending_workflows", lambda ids: [])
-    recovery.heartbeat_register(executor_id="leaving", application_version="v")
-    recovery.heartbeat_stop(executor_id="leaving")
-    assert recovery.executors_recover(
-        executor_id="live", application_version="v", dead_after=30
-    ) == ["leaving"]
-
-
-def test_other_application_versions_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dbos import DBOS
-
-    monkeypatch.setattr(DBOS, "_recover_pending_workflows", lambda ids: [])
-    recovery.heartbeat_register(executor_id="old", application_version="v0")
-    recovery.heartbeat_stop(executor_id="old")
-    assert (
-        recovery.executors_recover(executor_id="live", application_version="v1", dead_after=30)
-        == []
-    )
-
-
-def test_the_sweep_enqueues_only_runs_recorded_but_never_handed_over(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    enqueued: list[str] = []
-    monkeypatch.setattr(
-        services, "run_enqueue", lambda *, run: enqueued.append(run.input["prompt"])
-    )
-    owner = User.objects.create(username="bo")
-    old = timezone.now() - timedelta(seconds=60)
-
-    def recorded(prompt: str, **fields: object) -> None:
-        run = AgentRun.objects.create(owner=owner, agent="demo", input={"prompt": prompt})
-        AgentRun.objects.filter(pk=run.pk).update(created_at=old, **fields)
-
-    recorded("stranded")
-    recorded("handed over", enqueued_at=old)
-    recorded("finished", status=RunStatus.FAILED)
-    AgentRun.objects.create(owner=owner, agent="demo", input={"prompt": "just created"})
-
-    assert recovery.runs_unqueued_enqueue(grace=30) == 1
-    assert enqueued == ["stranded"]
 
 
 def test_run_create_records_when_the_run_was_handed_over(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -144,7 +81,7 @@ def test_run_create_records_when_the_run_was_handed_over(monkeypatch: pytest.Mon
             handed.append(run_id)
 
     monkeypatch.setattr(system_database, "client", Client)
-    owner = User.objects.create(username="cy")
+    owner = UserFactory.create()
     run, created = services.run_create(owner=owner, agent="demo", input={"prompt": "x"})
     run.refresh_from_db()
     assert created

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -15,3 +17,17 @@ class AgentsConfig(AppConfig):
 
         # /readyz includes the DBOS system database: reachable, and its tables created.
         register("dbos")(system_database.check_reachable)
+
+    def keel_worker(self) -> Any:
+        """The service ``keel worker`` runs for this app (keel.runtime.worker)."""
+        from keel.agents.worker import AgentWorker
+
+        return AgentWorker()
+
+    def keel_migrate(self) -> str:
+        """Create or upgrade the DBOS system database; ``keel migrate`` calls this after
+        Django's migrations, so /readyz is green before the first worker starts."""
+        from keel.agents.system_database import migrate
+
+        migrate()
+        return "DBOS system database migrated"

@@ -1,19 +1,38 @@
-"""The agents app's settings, with defaults, read from Django settings in one place.
+"""The agents app's settings: each declared once, with its default, bounds and variable.
 
-The example project fills these from the environment (``keel.conf.env``) in its
-settings module; another project may set them directly.
+Each is its environment variable (``AGENT_RUNS_PER_USER``), else the project's setting of
+the same name prefixed ``KEEL_`` (``KEEL_AGENT_RUNS_PER_USER = 5``), else the default
+below (``keel.conf.Setting``). docs/configuration.md lists them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
+from keel.conf import Setting
 
 #: DBOS recovers a workflow only on executors of the same application version. Keel pins
 #: it so a run started by the previous image is finished by the next one; bump it only
 #: when a change makes recorded runs unreplayable (docs/agents.md, "Application version").
 APPLICATION_VERSION = "keel-agents-1"
+
+SETTINGS = {
+    "runs_per_user": Setting("AGENT_RUNS_PER_USER", "integer", 3, minimum=1),
+    "run_time_limit": Setting("AGENT_RUN_TIME_LIMIT", "number", 1800.0, minimum=1),
+    "max_input_bytes": Setting("AGENT_MAX_INPUT_BYTES", "integer", 65_536, minimum=256),
+    "worker_concurrency": Setting("AGENT_WORKER_CONCURRENCY", "integer", 20, minimum=1),
+    "queue_polling_interval": Setting(
+        "AGENT_QUEUE_POLLING_INTERVAL", "number", 0.05, minimum=0.01, maximum=10
+    ),
+    "heartbeat_interval": Setting("AGENT_HEARTBEAT_INTERVAL", "number", 5.0, minimum=0.1),
+    "executor_dead_after": Setting("AGENT_EXECUTOR_DEAD_AFTER", "number", 30.0, minimum=1),
+    "enqueue_grace": Setting("AGENT_ENQUEUE_GRACE", "number", 30.0, minimum=0.1),
+    "event_retention_days": Setting("AGENT_EVENT_RETENTION_DAYS", "number", 30.0, minimum=0),
+    "application_version": Setting("AGENT_APPLICATION_VERSION", "string", APPLICATION_VERSION),
+    "system_database_url": Setting("DBOS_SYSTEM_DATABASE_URL", "string", None),
+    "agent_modules": Setting("AGENT_MODULES", "items", []),
+    "event_poll_interval": Setting("AGENT_EVENT_POLL_INTERVAL", "number", 0.05, minimum=0.01),
+}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -34,21 +53,7 @@ class AgentSettings:
 
 
 def agent_settings() -> AgentSettings:
-    """Return the current settings (read each call so tests can override them)."""
-    return AgentSettings(
-        runs_per_user=getattr(settings, "KEEL_AGENT_RUNS_PER_USER", 3),
-        run_time_limit=getattr(settings, "KEEL_AGENT_RUN_TIME_LIMIT", 1800.0),
-        max_input_bytes=getattr(settings, "KEEL_AGENT_MAX_INPUT_BYTES", 65_536),
-        worker_concurrency=getattr(settings, "KEEL_AGENT_WORKER_CONCURRENCY", 20),
-        queue_polling_interval=getattr(settings, "KEEL_AGENT_QUEUE_POLLING_INTERVAL", 0.05),
-        heartbeat_interval=getattr(settings, "KEEL_AGENT_HEARTBEAT_INTERVAL", 5.0),
-        executor_dead_after=getattr(settings, "KEEL_AGENT_EXECUTOR_DEAD_AFTER", 30.0),
-        enqueue_grace=getattr(settings, "KEEL_AGENT_ENQUEUE_GRACE", 30.0),
-        event_retention_days=getattr(settings, "KEEL_AGENT_EVENT_RETENTION_DAYS", 30.0),
-        application_version=getattr(
-            settings, "KEEL_AGENT_APPLICATION_VERSION", APPLICATION_VERSION
-        ),
-        system_database_url=getattr(settings, "KEEL_DBOS_SYSTEM_DATABASE_URL", None),
-        agent_modules=tuple(getattr(settings, "KEEL_AGENT_MODULES", ())),
-        event_poll_interval=getattr(settings, "KEEL_AGENT_EVENT_POLL_INTERVAL", 0.05),
-    )
+    """Return the current settings (read each call, so tests can override them)."""
+    values = {name: setting.read() for name, setting in SETTINGS.items()}
+    values["agent_modules"] = tuple(values["agent_modules"])
+    return AgentSettings(**values)

@@ -16,12 +16,11 @@ import time
 from collections.abc import Callable
 
 from django.db import close_old_connections
-from django.db.utils import InterfaceError, OperationalError
+
+from keel.errors import DATABASE_UNAVAILABLE
 
 logger = logging.getLogger("keel.agents.database_retry")
 
-#: The driver's "cannot reach / lost the server" errors, as Django wraps them.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 #: How long a write keeps trying before the error reaches the run (a managed database's
 #: failover takes one to two minutes).
 RETRY_FOR = 300.0

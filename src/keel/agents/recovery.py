@@ -14,7 +14,6 @@ so the per-user limit still holds for recovered runs.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import uuid
 from datetime import timedelta
@@ -23,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from keel.agents.models import ACTIVE_STATUSES, AgentRun, RunStatus, WorkerHeartbeat
+from keel.ecs import task_id
 
 logger = logging.getLogger("keel.agents.recovery")
 
@@ -33,10 +33,7 @@ OVERDUE_GRACE = timedelta(seconds=30)
 
 def executor_id_make(environ: dict[str, str] | None = None) -> str:
     """Return an id unique to this worker process: the ECS task id when there is one."""
-    environ = dict(os.environ) if environ is None else environ
-    metadata = environ.get("ECS_CONTAINER_METADATA_URI_V4", "")
-    # The metadata URI ends in <task id>-<container hash>; unique per task.
-    base = metadata.rstrip("/").rsplit("/", 1)[-1] if metadata else socket.gethostname()
+    base = task_id(environ) or socket.gethostname()
     return f"{base[:150]}-{uuid.uuid4().hex[:12]}"
 
 

@@ -6,6 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, register
+from django.http.request import validate_host
+
+from keel.ecs import task_allowed_hosts
 
 HEALTH_MIDDLEWARE = "keel.health.middleware.HealthCheckMiddleware"
 
@@ -23,5 +26,26 @@ def check_health_middleware_first(**kwargs: Any) -> list[Error]:
                 "the ALB health check (Host: <task IP>) then fails with 400 or 301."
             ),
             id="keel.E001",
+        )
+    ]
+
+
+@register()
+def check_task_ips_allowed(**kwargs: Any) -> list[Error]:
+    """On ECS, every private IP of this task must be an allowed host."""
+    missing = [
+        host for host in task_allowed_hosts() if not validate_host(host, settings.ALLOWED_HOSTS)
+    ]
+    if not missing:
+        return []
+    return [
+        Error(
+            f"ALLOWED_HOSTS does not allow this task's private IP(s): {', '.join(missing)}.",
+            hint=(
+                "Callers inside the VPC address the task by IP (/readyz probes, keel "
+                "preflight); add them in the settings: "
+                "ALLOWED_HOSTS = [..., *keel.ecs.task_allowed_hosts()]."
+            ),
+            id="keel.E003",
         )
     ]

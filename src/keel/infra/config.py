@@ -260,7 +260,7 @@ class StackConfig:
     #: When empty, the stack's own ECR repository and ``image_tag`` are used.
     image: str | None = None
     image_tag: str | None = None
-    django_settings_module: str = "example.settings"
+    django_settings_module: str = constants.DEFAULT_SETTINGS_MODULE
     #: Plain, non-secret environment for every role.
     environment: Mapping[str, str] = field(default_factory=dict)
     #: Environment variable name -> Secrets Manager ARN (optionally ``arn:...:jsonkey::``)
@@ -347,7 +347,8 @@ class StackConfig:
             app=config.get("app") or "keel",
             image=config.get("image"),
             image_tag=config.get("imageTag"),
-            django_settings_module=config.get("djangoSettingsModule") or "example.settings",
+            django_settings_module=config.get("djangoSettingsModule")
+            or constants.DEFAULT_SETTINGS_MODULE,
             environment=section("environment"),
             secrets=section("secrets"),
             bedrock_models=config.get_object("bedrockModels") or (),

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 
 from django.core.exceptions import ImproperlyConfigured
 
-DEFAULT_SETTINGS = "example.settings"
+from keel.conf import use_default_settings_module
 
 
 def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
+    use_default_settings_module()
     import django
 
     django.setup()
@@ -26,7 +26,7 @@ def _setup_django() -> None:
 
 def web(server: str, bind: str | None) -> None:
     """Replace this process with gunicorn configured by keel.runtime.web.gunicorn_conf."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
+    use_default_settings_module()
     os.environ["KEEL_SERVER"] = server
     if bind:
         os.environ["KEEL_BIND"] = bind
@@ -75,14 +75,14 @@ def migrate() -> int:
 def preflight(server: str, interval: float | None) -> int:
     # Not django.setup() here: a missing variable must become a line in the report, not a
     # traceback, so preflight loads the settings itself.
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
+    use_default_settings_module()
     from keel.runtime.preflight import run_preflight
 
     return run_preflight(server=server, interval=interval)
 
 
 def manage(arguments: Sequence[str]) -> int:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
+    use_default_settings_module()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["keel manage", *arguments])

@@ -47,7 +47,7 @@ def run_migrate() -> int:
         with migration_lock(connection, timeout=lock_timeout):
             waited = time.monotonic() - started
             call_command("migrate", interactive=False, verbosity=1)
-            _migrate_agents_system_database()
+            _run_app_migrate_hooks()
     except LockTimeout as error:
         return _fail(str(error), "is another `keel migrate` stuck? Stop it, then retry.")
     except Exception as error:
@@ -65,16 +65,15 @@ def run_migrate() -> int:
     return 0
 
 
-def _migrate_agents_system_database() -> None:
-    # DBOS's system tables would otherwise appear only when the first worker starts, and
-    # /readyz (and so preflight and the deploy gate) would fail until then.
+def _run_app_migrate_hooks() -> None:
+    """Call each installed app's ``keel_migrate()`` (what it keeps outside Django's
+    migrations, such as the agents app's DBOS system database), under the same lock."""
     from django.apps import apps
 
-    if apps.is_installed("keel.agents"):
-        from keel.agents.system_database import migrate as migrate_system_database
-
-        migrate_system_database()
-        logger.info("DBOS system database migrated")
+    for config in apps.get_app_configs():
+        hook = getattr(config, "keel_migrate", None)
+        if hook is not None:
+            logger.info(hook(), extra={"app": config.label})
 
 
 @contextlib.contextmanager

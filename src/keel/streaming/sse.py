@@ -21,13 +21,23 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
 
-from keel.constants import SSE_HEARTBEAT_INTERVAL
+from keel.conf import Setting
+from keel.constants import ALB_IDLE_TIMEOUT, SSE_HEARTBEAT_INTERVAL
 
 logger = logging.getLogger("keel.streaming")
+
+#: Seconds of silence after which a stream sends a heartbeat comment; below the ALB's
+#: idle timeout, or the ALB cuts quiet streams.
+HEARTBEAT_SETTING = Setting(
+    "SSE_HEARTBEAT_INTERVAL",
+    "number",
+    SSE_HEARTBEAT_INTERVAL,
+    minimum=0.05,
+    maximum=ALB_IDLE_TIMEOUT - 5,
+)
 
 #: Marks a view as streaming so the ASGI router sends it to Django's ASGI handler.
 STREAMING_VIEW_ATTRIBUTE = "keel_streaming"
@@ -116,7 +126,7 @@ class SSEResponse(StreamingHttpResponse):
         status: int = 200,
     ) -> None:
         if heartbeat is None:
-            heartbeat = getattr(settings, "KEEL_SSE_HEARTBEAT_INTERVAL", SSE_HEARTBEAT_INTERVAL)
+            heartbeat = HEARTBEAT_SETTING.read()
         if heartbeat <= 0:
             raise ValueError("heartbeat must be positive")
         self.source = source

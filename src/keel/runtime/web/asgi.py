@@ -19,27 +19,19 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
 from django.core.asgi import get_asgi_application
 from django.core.handlers.asgi import ASGIHandler
 from django.core.wsgi import get_wsgi_application
 from django.urls import Resolver404, get_resolver
 
-from keel.conf import web_threads
+from keel.conf import use_default_settings_module, web_threads
 from keel.health.liveness import Liveness, liveness
+from keel.runtime.web.asgi_types import ASGIApp, Receive, Scope, Send
 from keel.runtime.web.wsgi_pool import WSGIPool
 from keel.streaming.sse import STREAMING_VIEW_ATTRIBUTE
 
 logger = logging.getLogger("keel.runtime.web.asgi")
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -100,7 +92,7 @@ async def _send_liveness(answer: Liveness, send: Send) -> None:
 
 
 def build_application() -> KeelRouter:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example.settings")
+    use_default_settings_module()
     asgi_handler: ASGIHandler = get_asgi_application()
     wsgi_app = WSGIPool(get_wsgi_application(), threads=web_threads())
     return KeelRouter(asgi_app=asgi_handler, wsgi_app=wsgi_app)  # type: ignore[arg-type]

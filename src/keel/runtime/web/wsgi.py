@@ -1,9 +1,9 @@
 """WSGI application for ``keel web --server wsgi`` (gunicorn gthread)."""
 
-import os
-
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example.settings")
+from keel.conf import use_default_settings_module
+
+use_default_settings_module()
 
 application = get_wsgi_application()

@@ -31,17 +31,15 @@ import contextvars
 import functools
 import io
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, MutableMapping
+from collections.abc import Callable, Coroutine, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, cast
 
 from a2wsgi.wsgi import Body, build_environ
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+from keel.runtime.web.asgi_types import Message, Receive, Scope, Send
+
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 WSGIApp = Callable[..., Iterable[bytes]]
 

@@ -110,3 +110,14 @@ def test_hand_down_reads_the_endpoint_once_for_the_processes_to_come(
         ecs.task_metadata.cache_clear()  # as in the exec'd process
         assert ecs.task_cpu_limit() == 2.0
     assert len(requests) == 1
+
+
+def test_allowed_hosts_entries_bracket_ipv6() -> None:
+    document = task_document("10.0.3.17", ipv6=("fd00::5",))
+    assert ecs.task_allowed_hosts(document) == ["10.0.3.17", "[fd00::5]"]
+
+
+def test_the_task_id_comes_from_the_metadata_uri_without_a_request() -> None:
+    uri = "http://169.254.170.2/v4/0123456789abcdef-1111111111/"
+    assert ecs.task_id({ecs.METADATA_VARIABLE: uri}) == "0123456789abcdef-1111111111"
+    assert ecs.task_id({}) is None

@@ -1,0 +1,54 @@
+"""The system checks that make the ALB health-check failure impossible to configure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from pytest_django.fixtures import Settings
+
+from keel import ecs
+from keel.health.checks import (
+    HEALTH_MIDDLEWARE,
+    check_health_middleware_first,
+    check_task_ips_allowed,
+)
+from tests.fake_ecs import task_document
+
+
+@pytest.fixture
+def on_ecs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A task whose metadata says 10.0.3.17 and fd00::5 (handed down, as keel web does)."""
+    ecs.task_metadata.cache_clear()
+    monkeypatch.setenv(ecs.METADATA_VARIABLE, "http://169.254.170.2/v4/abc")
+    document = task_document("10.0.3.17", ipv6=("fd00::5",))
+    monkeypatch.setenv(ecs.HANDED_DOWN_VARIABLE, json.dumps(document))
+    yield
+    ecs.task_metadata.cache_clear()
+
+
+def test_health_middleware_must_come_first(settings: Settings) -> None:
+    assert check_health_middleware_first() == []
+    settings.MIDDLEWARE = ["django.middleware.security.SecurityMiddleware", HEALTH_MIDDLEWARE]
+    [error] = check_health_middleware_first()
+    assert error.id == "keel.E001"
+
+
+def test_off_ecs_there_are_no_task_ips_to_allow(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ecs.METADATA_VARIABLE, raising=False)
+    ecs.task_metadata.cache_clear()
+    assert check_task_ips_allowed() == []
+
+
+def test_on_ecs_the_tasks_ips_must_be_allowed(settings: Settings, on_ecs: None) -> None:
+    settings.ALLOWED_HOSTS = ["app.example.com"]
+    [error] = check_task_ips_allowed()
+    assert error.id == "keel.E003"
+    assert "10.0.3.17, [fd00::5]" in error.msg
+    assert "keel.ecs.task_allowed_hosts()" in str(error.hint)
+
+
+def test_the_settings_helper_allows_them(settings: Settings, on_ecs: None) -> None:
+    settings.ALLOWED_HOSTS = ["app.example.com", *ecs.task_allowed_hosts()]
+    assert check_task_ips_allowed() == []
