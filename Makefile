@@ -32,9 +32,12 @@ setup:
 	@$(COMPILE) >/dev/null
 	@DEBUG=true $(BIN)/keel manage collectstatic --noinput --verbosity 0
 
+# .env (git-ignored, never in an image) makes every later `keel` command in any shell use
+# the same local configuration: DEBUG=true, so no SECRET_KEY or ALLOWED_HOSTS is needed.
 run: setup
 	@mkdir -p var
-	@DEBUG=true $(BIN)/keel migrate
+	@[ -f .env ] || printf '%s\n' '# Written by `make run` for local development; keel reads it (docs/configuration.md).' 'DEBUG=true' > .env
+	@$(BIN)/keel migrate
 	@bash scripts/run-local $(PORT)
 
 test: setup lint typecheck hadolint suite

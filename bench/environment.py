@@ -39,6 +39,8 @@ def base_environment(**overrides: str) -> dict[str, str]:
             # other servers measured beside it do not recycle.
             "WEB_MAX_REQUESTS": "0",
             "LOG_LEVEL": "WARNING",
+            # A developer's .env (``make run`` writes one) must not change what is measured.
+            "KEEL_ENV_FILE": "",
         }
     )
     environment.update(overrides)

@@ -3,8 +3,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from example.demo import views as demo
+from example.demo.home import home
 
 urlpatterns = [
+    path("", home, name="home"),
     path("", include("keel.health.urls")),
     path("admin/", admin.site.urls),
     path("api/ping/", demo.PingApi.as_view(), name="ping"),

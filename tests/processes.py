@@ -53,6 +53,9 @@ def base_environment(**overrides: str) -> dict[str, str]:
             # Warnings are errors in the servers too: Django's "must consume synchronous
             # iterators" warning on a misrouted stream fails the test.
             "PYTHONWARNINGS": "error",
+            # A developer's .env (``make run`` writes one) must not leak into the roles
+            # under test: they see exactly the environment the test gives them.
+            "KEEL_ENV_FILE": "",
         }
     )
     environment.update(overrides)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from pytest_django.fixtures import Settings
 
-from keel.conf import Env, Setting, database_config
+from keel.conf import Env, Setting, database_config, load_env_file
 
 
 def test_missing_required_variable_names_it() -> None:
@@ -137,3 +139,22 @@ def test_list_settings_refuse_a_bare_string(settings: Settings) -> None:
     settings.KEEL_EXAMPLE_MODULES = "one.module"
     with pytest.raises(ImproperlyConfigured, match="must be a list of strings"):
         Setting("EXAMPLE_MODULES", "items", []).read(Env({}))
+
+
+def test_the_env_file_adds_only_what_the_environment_lacks(tmp_path: Path) -> None:
+    env_file = tmp_path / "local.env"
+    env_file.write_text("# local\nDEBUG=true\nSECRET_KEY='from the file'\nexport PORT=9000\n")
+    environ = {"KEEL_ENV_FILE": str(env_file), "SECRET_KEY": "from the shell"}
+    assert load_env_file(environ) == str(env_file)
+    assert environ["DEBUG"] == "true"
+    assert environ["PORT"] == "9000"
+    assert environ["SECRET_KEY"] == "from the shell"
+
+
+def test_no_env_file_or_an_empty_name_reads_nothing(tmp_path: Path) -> None:
+    missing = {"KEEL_ENV_FILE": str(tmp_path / "absent.env")}
+    assert load_env_file(missing) is None
+    (tmp_path / "present.env").write_text("DEBUG=true\n")
+    off = {"KEEL_ENV_FILE": ""}
+    assert load_env_file(off) is None
+    assert "DEBUG" not in off

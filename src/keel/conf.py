@@ -10,7 +10,7 @@ naming the variable and what it expected.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +114,30 @@ def _check_range(name: str, number: float, minimum: float | None, maximum: float
 
 
 env = Env()
+
+
+#: Where keel's commands look for a local environment file; empty turns it off.
+ENV_FILE_VARIABLE = "KEEL_ENV_FILE"
+
+
+def load_env_file(environ: MutableMapping[str, str] | None = None) -> str | None:
+    """Add the variables of ``.env`` (or ``$KEEL_ENV_FILE``) that are not set already.
+
+    For a developer's machine: ``make run`` writes ``.env`` with ``DEBUG=true``, so every
+    later ``keel`` command in any shell sees the same local configuration. A variable
+    already in the environment always wins, and images never contain the file (the
+    image's .dockerignore keeps it out), so on ECS nothing changes. Return the file read.
+    """
+    from dotenv import dotenv_values
+
+    environ = os.environ if environ is None else environ
+    path = environ.get(ENV_FILE_VARIABLE, ".env")
+    if not path or not os.path.isfile(path):
+        return None
+    for name, value in dotenv_values(path).items():
+        if value is not None:
+            environ.setdefault(name, value)
+    return path
 
 
 def use_default_settings_module() -> str:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from django.core.exceptions import ImproperlyConfigured
 
-from keel.conf import use_default_settings_module
+from keel.conf import load_env_file, use_default_settings_module
 
 
 def _setup_django() -> None:
@@ -128,6 +128,7 @@ CONFIGURATION_ERROR = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    load_env_file()
     arguments = build_parser().parse_args(argv)
     try:
         return _run(arguments)
