@@ -61,3 +61,40 @@ def test_adr_0002_lists_every_dbos_internal_keel_uses() -> None:
     assert "_recover_pending_workflows" in internals  # the scan itself works
     missing = sorted(name for name in internals if name not in ADR_0002)
     assert missing == []
+
+
+DOCS = [Path(__file__).resolve().parent.parent / "README.md"] + sorted(
+    (Path(__file__).resolve().parent.parent / "docs").glob("*.md")
+)
+#: Names the docs use that are not Python objects: system check ids and logger names.
+NOT_OBJECTS = re.compile(r"^keel\.(E\d{3}|worker)$")
+
+
+def importable(dotted: str) -> bool:
+    import importlib
+
+    module, attributes = dotted, []
+    while module:
+        try:
+            found: object = importlib.import_module(module)
+        except ImportError:
+            module, _, last = module.rpartition(".")
+            attributes.insert(0, last)
+            continue
+        for attribute in attributes:
+            if not hasattr(found, attribute):
+                return False
+            found = getattr(found, attribute)
+        return True
+    return False
+
+
+def test_every_keel_name_the_docs_show_imports() -> None:
+    shown = {
+        name
+        for path in DOCS
+        for name in re.findall(r"\bkeel(?:\.[A-Za-z_]\w*)+", path.read_text())
+        if not NOT_OBJECTS.match(name)
+    }
+    assert "keel.streaming.SSEResponse" in shown  # the scan itself works
+    assert sorted(name for name in shown if not importable(name)) == []
