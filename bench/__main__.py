@@ -15,17 +15,8 @@ from typing import Any
 
 from bench import wrk
 from bench.environment import postgres_available, sqlite_database
-from bench.harness import Run
+from bench.harness import BENCHMARKS, Run
 from bench.processes import BIN, RESULTS
-
-BENCHMARKS = [
-    "health_under_streams",
-    "server_modes",
-    "api_under_streams",
-    "dispatch",
-    "stream_latency",
-    "cold_start",
-]
 
 
 def raise_open_files_limit() -> int:
@@ -110,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     (RESULTS / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(json.dumps({"benchmark": "all", **meta}, separators=(",", ":")), flush=True)
     if not arguments.no_report and not run.smoke:
-        from bench import report
+        from bench.report.page import write
 
-        report.write()
+        write()
     return 1 if failed else 0
 
 
