@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 import sys
 import time
 import uuid
@@ -26,7 +25,7 @@ from bench.environment import (
     sqlite_database,
 )
 from bench.harness import Run, emit
-from bench.processes import BIN, REPO, RESULTS, Service, rss_mb
+from bench.processes import BIN, RESULTS, Service, rss_mb, run_command
 
 NAME = "dispatch"
 PYTHON = sys.executable
@@ -58,7 +57,7 @@ def measure(
 ) -> dict[str, Any]:
     service = worker(system, environment).start()
     try:
-        result = subprocess.run(
+        output = run_command(
             [
                 PYTHON,
                 "-m",
@@ -71,16 +70,11 @@ def measure(
                 "--throughput",
                 str(throughput),
             ],
-            env=environment,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
+            environment=environment,
             timeout=240,
-            check=False,
+            what=f"{system} client",
         )
-        if result.returncode != 0:
-            raise RuntimeError(f"{system} client failed:\n{result.stderr[-3000:]}")
-        summary: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+        summary: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
         if not summary["ready"]:
             raise RuntimeError(f"{system} worker never ran a job:\n{service.log_tail()}")
         summary["worker_pid_count"] = 1 + len(service.worker_pids())

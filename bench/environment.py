@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
-from bench.processes import BIN, REPO, RESULTS
+from bench.processes import BIN, REPO, RESULTS, run_command
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
@@ -49,17 +48,12 @@ def base_environment(**overrides: str) -> dict[str, str]:
 
 def migrate(environment: dict[str, str]) -> None:
     """Apply the bench settings' migrations (the example project plus django-tasks-db)."""
-    result = subprocess.run(
+    run_command(
         [str(BIN / "keel"), "migrate"],
-        env={**environment, "DJANGO_SETTINGS_MODULE": "bench.settings"},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+        environment={**environment, "DJANGO_SETTINGS_MODULE": "bench.settings"},
         timeout=180,
-        check=False,
+        what="keel migrate",
     )
-    if result.returncode != 0:
-        raise RuntimeError(f"keel migrate failed:\n{result.stdout}\n{result.stderr}")
 
 
 def sqlite_database(name: str) -> dict[str, str]:

@@ -8,13 +8,12 @@ creation rate, which is off so the benchmark's bursts are not answered 429.
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bench.environment import base_environment
-from bench.processes import BIN, REPO, Service, free_port
+from bench.processes import BIN, Service, free_port, run_command
 
 USER = "bench-streams"
 #: Printed by ``keel worker`` once DBOS has launched and the run queue is registered.
@@ -36,18 +35,13 @@ class Cluster:
 
 def api_token(environment: dict[str, str], username: str = USER) -> str:
     """Create (or reuse) an API user and return its token key."""
-    result = subprocess.run(
+    output = run_command(
         [str(BIN / "keel"), "manage", "shell", "-c", CREATE_USER % username],
-        env=environment,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+        environment=environment,
         timeout=120,
-        check=False,
+        what="creating the API user",
     )
-    if result.returncode != 0:
-        raise RuntimeError(f"creating the API user failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout.strip().splitlines()[-1]
+    return output.strip().splitlines()[-1]
 
 
 def worker_service(name: str, environment: dict[str, str]) -> Service:

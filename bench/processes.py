@@ -31,6 +31,25 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def run_command(argv: list[str], *, environment: dict[str, str], timeout: float, what: str) -> str:
+    """Run ``argv`` from the repository to its end and return its output; raise if it fails.
+
+    The error names ``what`` failed and carries the end of both output streams.
+    """
+    result = subprocess.run(
+        argv,
+        env=environment,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
 def children(pid: int) -> list[int]:
     """Return the direct children of ``pid`` (empty when it has gone)."""
     found: list[int] = []

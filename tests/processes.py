@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,14 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+# The suite and the benchmark harness pick loopback ports one way; bench.processes needs
+# only the standard library and imports nothing of the tests, so tests -> bench stays one-way.
+from bench.processes import free_port
+
 REPO = Path(__file__).resolve().parent.parent
 KEEL = str(Path(sys.executable).parent / "keel")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def base_environment(**overrides: str) -> dict[str, str]:
