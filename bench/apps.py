@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
+# Only the lifespan handshake, answered as keel's router answers it; no request reaches keel.
+from keel.runtime.web.lifespan import accept_lifespan
+
 BODY = b'{"hello": "world"}'
 HEADERS = [("Content-Type", "application/json"), ("Content-Length", str(len(BODY)))]
 
@@ -24,13 +27,8 @@ async def hello_asgi(
 ) -> None:
     """Answer every HTTP request with a small JSON body (ASGI); accept lifespan."""
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await accept_lifespan(receive, send)
+        return
     await send(
         {
             "type": "http.response.start",

@@ -28,6 +28,7 @@ from django.urls import Resolver404, get_resolver
 from keel.conf import use_default_settings_module, web_threads
 from keel.health.liveness import Liveness, liveness
 from keel.runtime.web.asgi_types import ASGIApp, Receive, Scope, Send
+from keel.runtime.web.lifespan import accept_lifespan
 from keel.runtime.web.wsgi_pool import WSGIPool
 from keel.streaming.sse import STREAMING_VIEW_ATTRIBUTE
 
@@ -69,19 +70,10 @@ class KeelRouter:
             app = self.asgi_app if is_streaming_path(path) else self.wsgi_app
             await app(scope, receive, send)
         elif kind == "lifespan":
-            await self._lifespan(receive, send)
+            # Django's ASGI handler refuses lifespan scopes; Django needs no start-up hook.
+            await accept_lifespan(receive, send)
         else:
             await self.asgi_app(scope, receive, send)
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        # Django's ASGI handler refuses lifespan scopes; Django needs no start-up hook.
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
 
 
 async def _send_liveness(answer: Liveness, send: Send) -> None:
