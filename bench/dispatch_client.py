@@ -128,7 +128,7 @@ def wait_for(tag: str, count: int, timeout: float) -> list[list[float]]:
     return [json.loads(item) for item in sink().lrange(key(tag), 0, -1)]
 
 
-def main() -> None:
+def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("system", choices=sorted(ENQUEUERS))
     parser.add_argument("--tag", required=True)
@@ -139,48 +139,26 @@ def main() -> None:
     parser.add_argument(
         "--owners", type=int, default=KEEL_OWNERS, help="keel: owners the runs are spread over"
     )
-    arguments = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    arguments = parse_arguments()
     enqueue = (
         keel_enqueuer(arguments.owners)
         if arguments.system == "keel"
         else ENQUEUERS[arguments.system]()
     )
-
-    # Warm-up: the worker is up when a first job has run.
     warm_tag = f"{arguments.tag}-warm"
-    deadline = time.monotonic() + arguments.timeout
-    while True:
-        # The worker may still be creating its tables (DBOS migrates at launch).
-        try:
-            enqueue(warm_tag, 0, time.time())
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-    ready = bool(wait_for(warm_tag, 1, arguments.timeout))
-
-    latencies: list[float] = []
     latency_tag = f"{arguments.tag}-latency"
-    for job in range(arguments.latency if ready else 0):
-        # A random pause puts each enqueue at a random phase of a polling worker;
-        # enqueueing right after the previous job started would always wait a full poll.
-        time.sleep(random.uniform(0.0, arguments.jitter))
-        enqueue(latency_tag, job, time.time())
-        records = wait_for(latency_tag, job + 1, 10.0)
-        if len(records) <= job:
-            break
-        _, enqueued_at, started_at = records[job]
-        latencies.append(started_at - enqueued_at)
-
     throughput_tag = f"{arguments.tag}-throughput"
-    first = time.time()
-    for job in range(arguments.throughput if ready else 0):
-        enqueue(throughput_tag, job, time.time())
-    enqueued_in = time.time() - first
-    records = wait_for(throughput_tag, arguments.throughput, arguments.timeout) if ready else []
-    last = max((record[2] for record in records), default=first)
-    completed = len(records)
+    ready = warm_up(enqueue, warm_tag, arguments.timeout)
+    latencies = time_latency(
+        enqueue, latency_tag, arguments.latency if ready else 0, arguments.jitter
+    )
+    burst = time_burst(
+        enqueue, throughput_tag, arguments.throughput if ready else 0, arguments.timeout
+    )
     for tag in (warm_tag, latency_tag, throughput_tag):
         sink().delete(key(tag))
     extra: dict[str, Any] = {}
@@ -196,14 +174,59 @@ def main() -> None:
                 "ready": ready,
                 "latency": latency_summary(latencies),
                 "runs": arguments.throughput,
-                "completed": completed,
-                "enqueue_seconds": round(enqueued_in, 3),
-                "runs_per_second": round(completed / (last - first), 1) if completed else None,
+                **burst,
                 "pid": os.getpid(),
             }
         ),
         flush=True,
     )
+
+
+def warm_up(enqueue: Enqueue, tag: str, timeout: float) -> bool:
+    """Tell whether the worker ran a first job within ``timeout``: then it is up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        # The worker may still be creating its tables (DBOS migrates at launch).
+        try:
+            enqueue(tag, 0, time.time())
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    return bool(wait_for(tag, 1, timeout))
+
+
+def time_latency(enqueue: Enqueue, tag: str, jobs: int, jitter: float) -> list[float]:
+    """Enqueue ``jobs`` one at a time; return each one's enqueue → start in seconds."""
+    latencies: list[float] = []
+    for job in range(jobs):
+        # A random pause puts each enqueue at a random phase of a polling worker;
+        # enqueueing right after the previous job started would always wait a full poll.
+        time.sleep(random.uniform(0.0, jitter))
+        enqueue(tag, job, time.time())
+        records = wait_for(tag, job + 1, 10.0)
+        if len(records) <= job:
+            break
+        _, enqueued_at, started_at = records[job]
+        latencies.append(started_at - enqueued_at)
+    return latencies
+
+
+def time_burst(enqueue: Enqueue, tag: str, jobs: int, timeout: float) -> dict[str, Any]:
+    """Enqueue ``jobs`` at once; return how many started and how fast (first enqueue → last start)."""
+    first = time.time()
+    for job in range(jobs):
+        enqueue(tag, job, time.time())
+    enqueued_in = time.time() - first
+    records = wait_for(tag, jobs, timeout) if jobs else []
+    last = max((record[2] for record in records), default=first)
+    completed = len(records)
+    return {
+        "completed": completed,
+        "enqueue_seconds": round(enqueued_in, 3),
+        "runs_per_second": round(completed / (last - first), 1) if completed else None,
+    }
 
 
 if __name__ == "__main__":

@@ -40,13 +40,41 @@ def summarise(label: str, endpoint: str, results: list[wrk.WrkResult]) -> dict[s
     }
 
 
+Cell = tuple[str, str, Service, str]
+"""One measurement: server label, endpoint name, the server, the path requested."""
+
+
 def run(bench: Run) -> dict[str, Any]:
     started = time.monotonic()
     repeats = bench.pick(full=2, smoke=1)
     seconds = bench.pick(full=1.2, smoke=1.0)
+    services, cells = plan(bench)
+    measured = measure(services, cells, repeats=repeats, seconds=seconds)
+    rows = [summarise(label, endpoint, results) for (label, endpoint), results in measured.items()]
+    for row in rows:
+        print(
+            f"  {row['server']:28} {row['endpoint']:12} {row['requests_per_second']:>8.0f} req/s"
+            f"  p99 {row['p99_ms']} ms",
+            flush=True,
+        )
+    return emit(
+        NAME,
+        {
+            "workers": 2,
+            "connections": CONNECTIONS,
+            "seconds_per_repeat": seconds,
+            "repeats": repeats,
+            "rows": rows,
+        },
+        started=started,
+    )
+
+
+def plan(bench: Run) -> tuple[list[Service], list[Cell]]:
+    """Return the servers to start and every (server, endpoint) cell to measure on them."""
     endpoints = bench.pick(full=ENDPOINTS, smoke={"drf_ping": ENDPOINTS["drf_ping"]})
     environment = base_environment(**bench.sqlite)
-    cells: list[tuple[str, str, Service, str]] = []
+    cells: list[Cell] = []
     services: list[Service] = []
     # Smoke runs keep one server of each kind, enough to prove every code path works.
     app_servers = bench.pick(
@@ -63,7 +91,13 @@ def run(bench: Run) -> dict[str, Any]:
         service = build(environment)
         services.append(service)
         cells.append((f"{label} (hello)", HELLO_ENDPOINT, service, "/"))
+    return services, cells
 
+
+def measure(
+    services: list[Service], cells: list[Cell], *, repeats: int, seconds: float
+) -> dict[tuple[str, str], list[wrk.WrkResult]]:
+    """Warm every cell up, then measure them round-robin ``repeats`` times."""
     measured: dict[tuple[str, str], list[wrk.WrkResult]] = {}
     with running(services, health_path=None):
         for service in services:
@@ -83,21 +117,4 @@ def run(bench: Run) -> dict[str, Any]:
                     wrk.run(service.url + path, seconds=seconds, connections=CONNECTIONS)
                 )
                 measured.setdefault((label, endpoint), []).append(result)
-    rows = [summarise(label, endpoint, results) for (label, endpoint), results in measured.items()]
-    for row in rows:
-        print(
-            f"  {row['server']:28} {row['endpoint']:12} {row['requests_per_second']:>8.0f} req/s"
-            f"  p99 {row['p99_ms']} ms",
-            flush=True,
-        )
-    return emit(
-        NAME,
-        {
-            "workers": 2,
-            "connections": CONNECTIONS,
-            "seconds_per_repeat": seconds,
-            "repeats": repeats,
-            "rows": rows,
-        },
-        started=started,
-    )
+    return measured
