@@ -18,23 +18,29 @@ ENV UV_COMPILE_BYTECODE=1 \
 WORKDIR /app
 
 # Dependencies first, in their own layer: they change far less often than the code.
-# --no-dev leaves out the dev group, and with it keel[infra] (Pulumi) and the test tools.
+# --no-dev leaves out the dev group, and with it keel[infra] (Pulumi) and the test tools;
+# the three model providers' SDKs are in, so any agent the project declares can run.
 COPY pyproject.toml uv.lock README.md ./
+ENV UV_EXTRAS="--extra openai --extra anthropic --extra bedrock"
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev --no-editable --no-install-project
+    uv sync --locked --no-dev --no-editable --no-install-project $UV_EXTRAS
 
-# --no-editable installs keel and the example project into the venv itself, so the final
-# stage needs the venv and nothing else from the source tree.
+# --no-editable installs the keel package into the venv itself. The project it serves
+# (the example project, with its manage.py) is source in /app, the working directory,
+# which keel puts on sys.path as manage.py does; its bytecode is compiled here too.
 COPY src/ src/
-COPY example/ example/
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev --no-editable
+    uv sync --locked --no-dev --no-editable $UV_EXTRAS
+COPY manage.py ./
+COPY example/ example/
+RUN /app/.venv/bin/python -m compileall -q example manage.py
 
 # Static files with content-hashed names, collected once here. The settings choose the
 # manifest storage only when STATIC_ROOT/staticfiles.json exists, so an empty manifest is
 # written first; collectstatic replaces it. The placeholders exist only for this step:
 # with DEBUG off the settings refuse to load without a SECRET_KEY and ALLOWED_HOSTS.
-ENV STATIC_ROOT=/app/staticfiles
+ENV STATIC_ROOT=/app/staticfiles \
+    DJANGO_SETTINGS_MODULE=example.settings
 RUN mkdir -p "$STATIC_ROOT" \
     && printf '{"version": "1.1", "paths": {}}' > "$STATIC_ROOT/staticfiles.json" \
     && DEBUG=false SECRET_KEY=build-only-placeholder-never-used-at-run-time \
@@ -66,6 +72,8 @@ ENV PATH=/app/.venv/bin:$PATH \
 WORKDIR /app
 COPY --from=build --chown=root:root /app/.venv /app/.venv
 COPY --from=build --chown=root:root /app/staticfiles /app/staticfiles
+COPY --from=build --chown=root:root /app/manage.py /app/manage.py
+COPY --from=build --chown=root:root /app/example /app/example
 
 # Numeric so ECS and Kubernetes can verify "not root" without reading /etc/passwd; the
 # files above stay owned by root, so the application cannot modify its own code.

@@ -18,7 +18,11 @@ PYTEST_ARGS ?= -n 3 --dist loadfile
 SYNC := sync --locked --compile-bytecode --python "$(PYTHON)" --quiet
 COMPILE := $(BIN)/python -m compileall -q -j 0 src example tests infra bench
 
-.PHONY: help setup run test suite lint typecheck hadolint bench bench-smoke clean
+# The oldest Django keel supports (5.2 LTS), exactly as locked, in an environment of its own.
+LTS_VENV := .venv-lts
+SYNC_LTS := sync --locked --compile-bytecode --python "$(PYTHON)" --quiet --no-default-groups --group dev --group django-lts
+
+.PHONY: help setup setup-lts run test suite suite-lts lint typecheck hadolint bench bench-smoke clean
 
 help:
 	@echo "make run    start keel locally (web + worker) on http://127.0.0.1:$(PORT)/"
@@ -34,6 +38,9 @@ setup:
 
 # .env (git-ignored, never in an image) makes every later `keel` command in any shell use
 # the same local configuration: DEBUG=true, so no SECRET_KEY or ALLOWED_HOSTS is needed.
+setup-lts: setup
+	@UV_PROJECT_ENVIRONMENT=$(LTS_VENV) $(UV) $(SYNC_LTS)
+
 run: setup
 	@mkdir -p var
 	@[ -f .env ] || printf '%s\n' '# Written by `make run` for local development; keel reads it (docs/configuration.md).' 'DEBUG=true' > .env
@@ -46,6 +53,10 @@ test: setup lint typecheck hadolint suite
 # start, so three keep two cores busy), the longest files first (tests/conftest.py).
 suite:
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The whole suite on Django 5.2 LTS and DRF 3.16 (CI runs it on SQLite).
+suite-lts: setup-lts
+	$(LTS_VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint:
 	$(BIN)/ruff check .
@@ -77,4 +88,4 @@ bench-smoke:
 	$(BIN)/python -m bench --smoke
 
 clean:
-	rm -rf $(VENV) staticfiles var .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LTS_VENV) staticfiles var .mypy_cache .ruff_cache

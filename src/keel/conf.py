@@ -10,13 +10,12 @@ naming the variable and what it expected.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-
-from keel.constants import DEFAULT_SETTINGS_MODULE
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -140,9 +139,41 @@ def load_env_file(environ: MutableMapping[str, str] | None = None) -> str | None
     return path
 
 
-def use_default_settings_module() -> str:
-    """Point ``DJANGO_SETTINGS_MODULE`` at the default unless it is set; return it."""
-    return os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS_MODULE)
+#: ``os.environ.setdefault("DJANGO_SETTINGS_MODULE", "<module>")``, as in every manage.py.
+_MANAGE_PY_SETTINGS = re.compile(
+    r"""setdefault\(\s*["']DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']\s*\)"""
+)
+
+
+def project_settings_module(directory: str = ".") -> str | None:
+    """Return the settings module the project's ``manage.py`` names, if there is one."""
+    manage = os.path.join(directory, "manage.py")
+    try:
+        with open(manage, encoding="utf-8") as file:
+            found = _MANAGE_PY_SETTINGS.search(file.read())
+    except OSError:
+        return None
+    return found.group(1) if found else None
+
+
+def ensure_settings_module() -> str:
+    """Make sure ``DJANGO_SETTINGS_MODULE`` is set; return it.
+
+    Set in the environment, it wins (the image and the task definition set it).
+    Otherwise keel reads it where every Django project already says it, ``manage.py`` in
+    the current directory, so ``keel`` works in a project as ``python manage.py`` does.
+    """
+    configured = os.environ.get("DJANGO_SETTINGS_MODULE")
+    if configured:
+        return configured
+    found = project_settings_module()
+    if found is None:
+        raise ImproperlyConfigured(
+            "Set the environment variable DJANGO_SETTINGS_MODULE (there is no manage.py "
+            f"in {os.getcwd()} that names the settings module)."
+        )
+    os.environ["DJANGO_SETTINGS_MODULE"] = found
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -252,8 +252,12 @@ def test_image_venv_holds_the_runtime_dependencies_only(image: Image) -> None:
     site_packages = list((image.app / ".venv" / "lib").glob("python3.*/site-packages"))
     assert len(site_packages) == 1
     installed = {entry.name.split("-")[0].lower() for entry in site_packages[0].iterdir()}
-    assert {"keel", "example", "django", "gunicorn", "whitenoise"} <= installed
+    assert {"keel", "django", "gunicorn", "whitenoise", "openai", "anthropic", "boto3"} <= installed
     assert not {"pulumi", "pulumi_aws", "pytest", "ruff", "mypy", "hypothesis"} & installed
+    # The wheel is keel alone; the project it serves is source in the working directory.
+    assert "example" not in installed
+    assert (image.app / "example" / "settings.py").is_file()
+    assert (image.app / "manage.py").is_file()
     # Installed, not linked to the source tree: the final stage has no src/.
     assert not list(site_packages[0].glob("*.pth"))
 

@@ -168,7 +168,12 @@ def test_final_stage_is_slim_python_without_compilers() -> None:
         assert compiler not in installs
     copied = final_stage().all("COPY")
     assert all("--from=build" in argument for argument in copied)
-    assert {argument.split()[-1] for argument in copied} == {"/app/.venv", "/app/staticfiles"}
+    assert {argument.split()[-1] for argument in copied} == {
+        "/app/.venv",
+        "/app/staticfiles",
+        "/app/manage.py",
+        "/app/example",
+    }
 
 
 def test_dockerignore_keeps_the_venv_git_databases_and_env_files_out() -> None:

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 
 from django.core.exceptions import ImproperlyConfigured
 
-from keel.conf import load_env_file, use_default_settings_module
+from keel.conf import ensure_settings_module, load_env_file
 
 
 def _setup_django() -> None:
-    use_default_settings_module()
+    ensure_settings_module()
     import django
 
     django.setup()
@@ -26,7 +26,7 @@ def _setup_django() -> None:
 
 def web(server: str, bind: str | None) -> None:
     """Replace this process with gunicorn configured by keel.runtime.web.gunicorn_conf."""
-    use_default_settings_module()
+    ensure_settings_module()
     os.environ["KEEL_SERVER"] = server
     if bind:
         os.environ["KEEL_BIND"] = bind
@@ -75,14 +75,14 @@ def migrate() -> int:
 def preflight(server: str, interval: float | None) -> int:
     # Not django.setup() here: a missing variable must become a line in the report, not a
     # traceback, so preflight loads the settings itself.
-    use_default_settings_module()
+    ensure_settings_module()
     from keel.runtime.preflight import run_preflight
 
     return run_preflight(server=server, interval=interval)
 
 
 def manage(arguments: Sequence[str]) -> int:
-    use_default_settings_module()
+    ensure_settings_module()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["keel manage", *arguments])
@@ -128,6 +128,10 @@ CONFIGURATION_ERROR = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The project's packages live in the directory keel runs from, as for manage.py (whose
+    # own directory is first on sys.path) and gunicorn (which adds its working directory).
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     load_env_file()
     arguments = build_parser().parse_args(argv)
     try:

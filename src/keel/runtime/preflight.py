@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from keel import constants
-from keel.conf import use_default_settings_module
+from keel.conf import ensure_settings_module
 from keel.runtime.preflight_alb import exit_on_sigterm
 
 #: Variables without which a production task must not start.
@@ -118,7 +118,7 @@ def timeout_findings() -> list[Finding]:
 
 def settings_finding() -> Finding:
     """Load the Django settings the task would load; every later check needs them."""
-    use_default_settings_module()
+    ensure_settings_module()
     try:
         import django
 

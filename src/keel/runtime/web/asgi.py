@@ -25,7 +25,7 @@ from django.core.handlers.asgi import ASGIHandler
 from django.core.wsgi import get_wsgi_application
 from django.urls import Resolver404, get_resolver
 
-from keel.conf import use_default_settings_module, web_threads
+from keel.conf import ensure_settings_module, web_threads
 from keel.health.liveness import Liveness, liveness
 from keel.runtime.web.asgi_types import ASGIApp, Receive, Scope, Send
 from keel.runtime.web.lifespan import accept_lifespan
@@ -84,7 +84,7 @@ async def _send_liveness(answer: Liveness, send: Send) -> None:
 
 
 def build_application() -> KeelRouter:
-    use_default_settings_module()
+    ensure_settings_module()
     asgi_handler: ASGIHandler = get_asgi_application()
     wsgi_app = WSGIPool(get_wsgi_application(), threads=web_threads())
     return KeelRouter(asgi_app=asgi_handler, wsgi_app=wsgi_app)  # type: ignore[arg-type]

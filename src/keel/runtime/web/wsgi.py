@@ -2,8 +2,8 @@
 
 from django.core.wsgi import get_wsgi_application
 
-from keel.conf import use_default_settings_module
+from keel.conf import ensure_settings_module
 
-use_default_settings_module()
+ensure_settings_module()
 
 application = get_wsgi_application()
