@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +26,12 @@ from bench.processes import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 KEEL = str(Path(sys.executable).parent / "keel")
+
+
+def uv_command() -> list[str]:
+    """How to run uv here: on the PATH, else as the module ``make setup`` installs."""
+    found = shutil.which("uv")
+    return [found] if found else ["python3", "-m", "uv"]
 
 
 def base_environment(**overrides: str) -> dict[str, str]:

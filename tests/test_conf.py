@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from pytest_django.fixtures import Settings
 
-from keel.conf import Env, Setting, database_config, load_env_file
+from keel.conf import Env, Setting, database_config, ensure_settings_module, load_env_file
 
 
 def test_missing_required_variable_names_it() -> None:
@@ -158,3 +159,33 @@ def test_no_env_file_or_an_empty_name_reads_nothing(tmp_path: Path) -> None:
     off = {"KEEL_ENV_FILE": ""}
     assert load_env_file(off) is None
     assert "DEBUG" not in off
+
+
+def test_the_settings_module_is_read_from_manage_py(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "manage.py").write_text(
+        'import os\n\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.config.settings")\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE")
+    assert ensure_settings_module() == "shop.config.settings"
+    assert os.environ["DJANGO_SETTINGS_MODULE"] == "shop.config.settings"
+
+
+def test_a_set_settings_module_wins_over_manage_py(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "manage.py").write_text('os.environ.setdefault("DJANGO_SETTINGS_MODULE", "a.b")')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "from.the.task")
+    assert ensure_settings_module() == "from.the.task"
+
+
+def test_without_either_keel_says_what_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE")
+    with pytest.raises(ImproperlyConfigured, match="Set the environment variable DJANGO_SETTINGS"):
+        ensure_settings_module()

@@ -63,9 +63,8 @@ def test_adr_0002_lists_every_dbos_internal_keel_uses() -> None:
     assert missing == []
 
 
-DOCS = [Path(__file__).resolve().parent.parent / "README.md"] + sorted(
-    (Path(__file__).resolve().parent.parent / "docs").glob("*.md")
-)
+REPO = Path(__file__).resolve().parent.parent
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 #: Names the docs use that are not Python objects: system check ids and logger names.
 NOT_OBJECTS = re.compile(r"^keel\.(E\d{3}|worker)$")
 

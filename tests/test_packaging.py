@@ -1,0 +1,54 @@
+"""The wheel is a library: keel's package and nothing else, with the extras docs name."""
+
+from __future__ import annotations
+
+import email
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.processes import REPO, uv_command
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    result = subprocess.run(
+        [*uv_command(), "build", "--wheel", "--out-dir", str(out), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    [built] = out.glob("keel-*.whl")
+    return built
+
+
+def test_the_wheel_holds_the_keel_package_only(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    top_level = {name.split("/", 1)[0] for name in names}
+    assert top_level == {"keel", wheel.name.split("-py3")[0] + ".dist-info"}
+    assert "keel/runtime/cli.py" in names
+    assert not [name for name in names if "/tests/" in name or name.startswith("example/")]
+
+
+def test_the_wheel_declares_the_supported_versions_and_extras(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        [metadata_name] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = email.message_from_bytes(archive.read(metadata_name))
+    requires = metadata.get_all("Requires-Dist") or []
+    assert "django<7,>=5.2" in requires
+    assert "djangorestframework<4,>=3.16" in requires
+    assert set(metadata.get_all("Provides-Extra") or []) == {
+        "openai",
+        "anthropic",
+        "bedrock",
+        "infra",
+    }
+    assert any(line.startswith("pulumi") and "extra == 'infra'" in line for line in requires)
+    assert metadata["Requires-Python"] == ">=3.12"
