@@ -172,6 +172,6 @@ SPECTACULAR_SETTINGS = {
 
 # Agent runs (keel.agents): the modules that register this project's agents. Every other
 # keel setting has its default in keel and an environment variable (docs/configuration.md).
-KEEL_AGENT_MODULES = ["example.demo.agents"]
+KEEL_AGENT_MODULES = ["keel.agents.demo"]
 
 LOGGING = logging_config(env.string("LOG_LEVEL", "INFO").upper())

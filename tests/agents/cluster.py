@@ -155,7 +155,7 @@ def cluster(
     with scratch_database(tmp_path) as database, system_database_dropped(database):
         settings = dict(
             **database,
-            AGENT_MODULES="example.demo.agents,tests.agents.counting_agent",
+            AGENT_MODULES="keel.agents.demo,tests.agents.counting_agent",
             COUNTING_AGENT_LOG=str(side_effect_log),
             AGENT_HEARTBEAT_INTERVAL="0.5",
             AGENT_EXECUTOR_DEAD_AFTER="3",

@@ -15,7 +15,7 @@ import time
 from pydantic_ai import RunContext
 from pydantic_ai.models.function import FunctionModel
 
-from example.demo.agents import DemoInput, scripted_model
+from keel.agents.demo import DemoInput, scripted_model
 from keel.agents.durable import durable_agent, tool_step
 from keel.agents.registry import AgentSpec, RunDeps, register
 

@@ -18,7 +18,7 @@ def test_defaults_are_keels_own(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_example_project_names_its_agent_module(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AGENT_MODULES", raising=False)
-    assert agent_settings().agent_modules == ("example.demo.agents",)
+    assert agent_settings().agent_modules == ("keel.agents.demo",)
 
 
 def test_a_variable_overrides_the_project(

@@ -12,6 +12,7 @@ from keel import ecs
 from keel.health.checks import (
     HEALTH_MIDDLEWARE,
     check_health_middleware_first,
+    check_health_urls_included,
     check_task_ips_allowed,
 )
 from tests.fake_ecs import task_document
@@ -52,3 +53,15 @@ def test_on_ecs_the_tasks_ips_must_be_allowed(settings: Settings, on_ecs: None) 
 def test_the_settings_helper_allows_them(settings: Settings, on_ecs: None) -> None:
     settings.ALLOWED_HOSTS = ["app.example.com", *ecs.task_allowed_hosts()]
     assert check_task_ips_allowed() == []
+
+
+#: A URLconf without keel's URLs, for the checks that look for them.
+urlpatterns: list[object] = []
+
+
+def test_readyz_must_reach_keels_view(settings: Settings) -> None:
+    assert check_health_urls_included() == []
+    settings.ROOT_URLCONF = "tests.health.test_checks"
+    [error] = check_health_urls_included()
+    assert error.id == "keel.E004"
+    assert 'include("keel.health.urls")' in str(error.hint)

@@ -8,13 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from keel import constants
-from keel.runtime.preflight import (
-    Finding,
-    _health_fix,
-    environment_findings,
-    format_report,
-    timeout_findings,
-)
+from keel.runtime.preflight import _health_fix, environment_findings, timeout_findings
+from keel.runtime.preflight_report import Finding, format_report
 from keel.runtime.web import gunicorn_conf
 
 PRODUCTION = {"SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "app.example.com"}

@@ -12,7 +12,7 @@ class AgentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from keel.agents import system_database
+        from keel.agents import checks, system_database  # noqa: F401  (checks: registered)
         from keel.health.readiness import register
 
         # /readyz includes the DBOS system database: reachable, and its tables created.

@@ -7,7 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, register
 from django.http.request import validate_host
+from django.urls import Resolver404, resolve
 
+from keel.constants import READY_PATH
 from keel.ecs import task_allowed_hosts
 
 HEALTH_MIDDLEWARE = "keel.health.middleware.HealthCheckMiddleware"
@@ -47,5 +49,26 @@ def check_task_ips_allowed(**kwargs: Any) -> list[Error]:
                 "ALLOWED_HOSTS = [..., *keel.ecs.task_allowed_hosts()]."
             ),
             id="keel.E003",
+        )
+    ]
+
+
+@register()
+def check_health_urls_included(**kwargs: Any) -> list[Error]:
+    """``/readyz`` must reach keel's readiness view: the project includes keel.health.urls."""
+    from keel.health.views import readyz
+
+    try:
+        found = resolve(READY_PATH).func is readyz
+    except Resolver404:
+        found = False
+    if found:
+        return []
+    return [
+        Error(
+            f"{READY_PATH} does not reach keel's readiness view.",
+            hint='Add path("", include("keel.health.urls")) to the root URLconf\'s '
+            "urlpatterns: keel preflight, deploy gates and operators read /readyz.",
+            id="keel.E004",
         )
     ]

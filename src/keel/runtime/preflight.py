@@ -13,27 +13,17 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from keel import constants
 from keel.conf import ensure_settings_module
 from keel.runtime.preflight_alb import exit_on_sigterm
+from keel.runtime.preflight_project import apps_finding, database_finding, simulate_task_metadata
+from keel.runtime.preflight_report import Finding, format_report
 
 #: Variables without which a production task must not start.
 REQUIRED_VARIABLES = ("SECRET_KEY", "ALLOWED_HOSTS")
 #: The database as separate variables (the password as its own ECS secret).
 DATABASE_PARTS = ("DATABASE_HOST", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Finding:
-    """One line of the report: what was checked, whether it passed, and how to fix it."""
-
-    name: str
-    ok: bool
-    detail: str = ""
-    fix: str = ""
-    skipped: bool = False
 
 
 def environment_findings(environ: Mapping[str, str]) -> list[Finding]:
@@ -240,9 +230,13 @@ def run_preflight(*, server: str = "asgi", interval: float | None = None) -> int
 def collect_findings(*, server: str, interval: float | None) -> list[Finding]:
     findings = environment_findings(os.environ)
     findings += _guarded("gunicorn configuration", timeout_findings)
+    # Before the settings load: off ECS they see a simulated task IP (preflight_project).
+    simulate_task_metadata()
     settings = settings_finding()
     findings.append(settings)
     later: list[tuple[str, Callable[[], list[Finding]]]] = [
+        ("keel's apps", lambda: [apps_finding()]),
+        ("database settings", lambda: [database_finding()]),
         ("check --deploy", deploy_check_findings),
         ("readiness", readiness_findings),
         (
@@ -277,23 +271,3 @@ def _guarded(name: str, check: Callable[[], list[Finding]]) -> list[Finding]:
                 fix="Fix the error above; the task would fail the same way.",
             )
         ]
-
-
-def format_report(findings: list[Finding]) -> str:
-    """Render the pass/fail report, each failure followed by its fix."""
-    lines = ["keel preflight"]
-    for finding in findings:
-        status = "SKIP" if finding.skipped else ("PASS" if finding.ok else "FAIL")
-        lines.append(
-            f"  {status}  {finding.name}" + (f": {finding.detail}" if finding.detail else "")
-        )
-        if finding.fix:
-            fix_lines = finding.fix.splitlines()
-            lines.append(f"        fix: {fix_lines[0]}")
-            lines.extend(f"        {line}" for line in fix_lines[1:])
-    failed = [finding for finding in findings if not finding.ok]
-    if failed:
-        lines.append(f"preflight FAILED: {len(failed)} of {len(findings)} checks did not pass")
-    else:
-        lines.append(f"preflight passed: {len(findings)} checks")
-    return "\n".join(lines)

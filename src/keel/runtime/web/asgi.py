@@ -22,7 +22,7 @@ import logging
 
 from django.core.asgi import get_asgi_application
 from django.core.handlers.asgi import ASGIHandler
-from django.core.wsgi import get_wsgi_application
+from django.core.servers.basehttp import get_internal_wsgi_application
 from django.urls import Resolver404, get_resolver
 
 from keel.conf import ensure_settings_module, web_threads
@@ -86,7 +86,9 @@ async def _send_liveness(answer: Liveness, send: Send) -> None:
 def build_application() -> KeelRouter:
     ensure_settings_module()
     asgi_handler: ASGIHandler = get_asgi_application()
-    wsgi_app = WSGIPool(get_wsgi_application(), threads=web_threads())
+    # The project's own WSGI application (settings.WSGI_APPLICATION, as runserver uses it,
+    # with whatever it wraps Django in), else Django's.
+    wsgi_app = WSGIPool(get_internal_wsgi_application(), threads=web_threads())
     return KeelRouter(asgi_app=asgi_handler, wsgi_app=wsgi_app)  # type: ignore[arg-type]
 
 

@@ -1,9 +1,12 @@
-"""WSGI application for ``keel web --server wsgi`` (gunicorn gthread)."""
+"""WSGI application for ``keel web --server wsgi`` (gunicorn gthread).
 
-from django.core.wsgi import get_wsgi_application
+The project's own (``settings.WSGI_APPLICATION``, as ``runserver`` uses it), else Django's.
+"""
+
+from django.core.servers.basehttp import get_internal_wsgi_application
 
 from keel.conf import ensure_settings_module
 
 ensure_settings_module()
 
-application = get_wsgi_application()
+application = get_internal_wsgi_application()

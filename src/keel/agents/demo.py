@@ -1,4 +1,7 @@
-"""The demo agent: offline and deterministic, so `make run` shows a full run with no key.
+"""The demo agent: offline and deterministic, so a new project shows a full run with no key.
+
+Registered when a project lists ``keel.agents.demo`` in ``AGENT_MODULES`` (the example
+project does; docs/adopting.md's first run uses it).
 
 A scripted model streams a sentence token by token, then asks for the ``work`` tool,
 ``steps`` times, one call per turn; each call takes ``step_delay`` seconds. Both the model
