@@ -75,6 +75,10 @@ class KeelProcess:
     log_path: Path
     port: int | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    #: The ``keel`` to run and where: this repository's by default; an adopted project
+    #: runs its own virtual environment's, in its own directory.
+    keel: str = KEEL
+    cwd: Path = REPO
 
     @property
     def url(self) -> str:
@@ -83,11 +87,11 @@ class KeelProcess:
     def start(self) -> KeelProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [KEEL, *self.args],
+            [self.keel, *self.args],
             env=self.environment,
             stdout=log,
             stderr=subprocess.STDOUT,
-            cwd=REPO,
+            cwd=self.cwd,
             start_new_session=True,
         )
         log.close()

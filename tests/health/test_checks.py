@@ -13,6 +13,7 @@ from keel.health.checks import (
     HEALTH_MIDDLEWARE,
     check_health_middleware_first,
     check_health_urls_included,
+    check_static_root,
     check_task_ips_allowed,
 )
 from tests.fake_ecs import task_document
@@ -65,3 +66,10 @@ def test_readyz_must_reach_keels_view(settings: Settings) -> None:
     [error] = check_health_urls_included()
     assert error.id == "keel.E004"
     assert 'include("keel.health.urls")' in str(error.hint)
+
+
+def test_static_files_need_a_root_to_be_collected_into(settings: Settings) -> None:
+    assert check_static_root() == []
+    settings.STATIC_ROOT = None
+    [error] = check_static_root()
+    assert error.id == "keel.E005"

@@ -72,3 +72,20 @@ def check_health_urls_included(**kwargs: Any) -> list[Error]:
             id="keel.E004",
         )
     ]
+
+
+@register()
+def check_static_root(**kwargs: Any) -> list[Error]:
+    """The image collects static files at build time, into ``STATIC_ROOT``."""
+    from django.apps import apps
+
+    if not apps.is_installed("django.contrib.staticfiles") or settings.STATIC_ROOT:
+        return []
+    return [
+        Error(
+            "STATIC_ROOT is not set, so the image cannot collect static files.",
+            hint='Set STATIC_ROOT = env.string("STATIC_ROOT", str(BASE_DIR / "staticfiles")) '
+            "(keel's image sets STATIC_ROOT=/app/staticfiles and runs collectstatic).",
+            id="keel.E005",
+        )
+    ]

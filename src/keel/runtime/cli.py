@@ -118,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between health checks (default: the target group's); the timeout "
         "and thresholds are always the target group's",
     )
+    roles.add_parser(
+        "init",
+        help="write a Dockerfile, .dockerignore and an infra/ Pulumi program into this "
+        "Django project (never overwriting a file)",
+    )
     manage_parser = roles.add_parser("manage", help="run a Django management command")
     manage_parser.add_argument("arguments", nargs=argparse.REMAINDER)
     return parser
@@ -152,6 +157,10 @@ def _run(arguments: argparse.Namespace) -> int:
         return migrate()
     if arguments.role == "preflight":
         return preflight(arguments.server, arguments.interval)
+    if arguments.role == "init":
+        from keel.runtime.init import run_init
+
+        return run_init()
     return manage(arguments.arguments)
 
 
