@@ -66,7 +66,7 @@ def test_adr_0002_lists_every_dbos_internal_keel_uses() -> None:
 REPO = Path(__file__).resolve().parent.parent
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 #: Names the docs use that are not Python objects: system check ids and logger names.
-NOT_OBJECTS = re.compile(r"^keel\.(E\d{3}|worker)$")
+NOT_OBJECTS = re.compile(r"^keel\.([EW]\d{3}|worker)$")
 
 
 def importable(dotted: str) -> bool:
