@@ -274,3 +274,20 @@ def test_the_stack_file_reads_every_knob(prod: Deployment):
     assert decrypt["Resource"][0].startswith("arn:aws:kms:eu-west-1:123456789012:key/")
     assert uploads
     assert sorted(rule.name.split("-out-")[0] for rule in redis) == ["web", "worker"]
+
+
+def test_stack_config_reads_the_knobs_from_pulumi_config_values():
+    """As ``pulumi config set --path`` stores them: ports may arrive as strings."""
+    access = AccessConfig.from_values(
+        permissions={"worker": {"statements": [SEND], "managedPolicyArns": [READER]}},
+        egress=[{"name": "redis", "port": "6379", "cidrs": ["10.1.0.0/24"], "roles": ["worker"]}],
+        kms_key_arns=[KEY],
+    )
+
+    access.check()
+    assert access.for_role("worker").statements == [SEND]
+    assert access.egress[0].ports == (6379, 6379)
+    with pytest.raises(ValueError, match="unknown RolePermissions keys: actions"):
+        AccessConfig.from_values(
+            permissions={"web": {"actions": []}}, egress=None, kms_key_arns=None
+        )

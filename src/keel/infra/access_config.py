@@ -177,6 +177,18 @@ class AccessConfig:
                 role: build(RolePermissions, values)
                 for role, values in dict(permissions or {}).items()
             },
-            egress=tuple(build(EgressRule, values) for values in egress or ()),
+            egress=tuple(build(EgressRule, _ports_as_numbers(values)) for values in egress or ()),
             kms_key_arns=tuple(kms_key_arns or ()),
         )
+
+
+def _ports_as_numbers(values: Any) -> Any:
+    """Return an egress rule's values with ``"6379"`` as 6379 (``config set --path`` strings)."""
+    if not isinstance(values, Mapping):
+        return values
+    return {
+        key: int(value)
+        if key in ("port", "fromPort", "toPort") and isinstance(value, str) and value.isdigit()
+        else value
+        for key, value in values.items()
+    }
