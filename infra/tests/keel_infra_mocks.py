@@ -9,7 +9,6 @@ options that matter here (parent, protect, retain_on_delete, dependencies).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -52,8 +51,6 @@ class Recorded:
     property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: The provider reference (``<provider URN>::<id>``), empty for components.
     provider: str = ""
-    #: Registration order: the engine creates a resource only after what it depends on.
-    order: int = 0
 
 
 @dataclass
@@ -235,7 +232,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             provider=request.provider,
         )
         with self._lock:
-            self.recorded.append(dataclasses.replace(record, order=len(self.recorded)))
+            self.recorded.append(record)
         return response
 
 

@@ -285,7 +285,7 @@ def test_stack_config_reads_the_knobs_from_pulumi_config_values():
     )
 
     access.check()
-    assert access.for_role("worker").statements == [SEND]
+    assert access.permissions["worker"].statements == [SEND]
     assert access.egress[0].ports == (6379, 6379)
     with pytest.raises(ValueError, match="unknown RolePermissions keys: actions"):
         AccessConfig.from_values(

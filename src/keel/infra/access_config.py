@@ -60,9 +60,11 @@ class RolePermissions:
         check(not problems, f"{label}.managedPolicyArns: " + "; ".join(problems))
         check(len(set(arns)) == len(arns), f"{label}.managedPolicyArns lists a policy twice")
         names = [managed_policy_name(arn) for arn in arns]
+        repeated = sorted({name for name in names if names.count(name) > 1})
         check(
-            len(set(names)) == len(names),
-            f"{label}.managedPolicyArns: two policies are both named {sorted(names)}",
+            not repeated,
+            f"{label}.managedPolicyArns: two policies are named {', '.join(repeated)} "
+            "(the name is part of the attachment's resource name)",
         )
         check(
             len(arns) <= MAX_MANAGED_POLICIES,
@@ -155,9 +157,6 @@ class AccessConfig:
             rule.check()
         problems = [problem for arn in self.kms_key_arns for problem in kms_key_problems(arn)]
         check(not problems, "kmsKeyArns: " + "; ".join(problems))
-
-    def for_role(self, role: str) -> RolePermissions:
-        return self.permissions.get(role) or RolePermissions()
 
     @classmethod
     def from_values(
