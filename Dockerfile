@@ -53,8 +53,15 @@ FROM ${PYTHON_IMAGE} AS runtime
 # own SIGTERM handler (migrate, preflight, a management command) would ignore ECS's
 # SIGTERM until the SIGKILL stopTimeout later; tini forwards TERM to the role (gunicorn
 # then drains gracefully) and reaps orphaned children. No compilers: runtime packages only.
+# The PostgreSQL client (pg_dump, pg_restore, psql) moves data into the stack's database
+# (docs/deploy.md, Cut over). Its major version is the stack's engine version: pg_dump
+# refuses to dump a newer server, and bookworm ships only 15, so it comes from the
+# PostgreSQL project's own repository, set up by bookworm's postgresql-common (whose
+# package carries that repository's signing key).
 RUN apt-get update \
-    && apt-get install --yes --no-install-recommends tini=0.19.0-1+b3 \
+    && apt-get install --yes --no-install-recommends tini=0.19.0-1+b3 'postgresql-common=248*' \
+    && /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y \
+    && apt-get install --yes --no-install-recommends 'postgresql-client-17=17.*' \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 keel \
     && useradd --system --uid 10001 --gid keel --no-create-home --home-dir /nonexistent \
@@ -75,6 +82,11 @@ COPY --from=build --chown=root:root /app/staticfiles /app/staticfiles
 COPY --from=build --chown=root:root /app/manage.py /app/manage.py
 COPY --from=build --chown=root:root /app/example /app/example
 
+# The one writable path (keel.infra.containers.WRITABLE_PATHS): on ECS the task mounts a
+# volume here over the read-only root, and Fargate starts such a volume with the image's
+# contents and permissions only when the image declares the path a VOLUME (otherwise
+# root-owned 0755, which user 10001 cannot write).
+VOLUME ["/tmp"]
 # Numeric so ECS and Kubernetes can verify "not root" without reading /etc/passwd; the
 # files above stay owned by root, so the application cannot modify its own code.
 USER 10001:10001

@@ -9,7 +9,9 @@ import pulumi
 from keel.infra.app import KeelApp
 from keel.infra.config import StackConfig
 
-config = StackConfig.from_pulumi(pulumi.Config("keel"), stack=pulumi.get_stack())
+config = StackConfig.from_pulumi(
+    pulumi.Config("keel"), stack=pulumi.get_stack(), region=pulumi.Config("aws").get("region")
+)
 app = KeelApp("keel", config)
 
 for name, value in app.outputs.items():

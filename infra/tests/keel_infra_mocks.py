@@ -22,12 +22,14 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 
 from keel.infra.app import KeelApp
-from keel.infra.config import StackConfig
+from keel.infra.config import StackConfig, WebConfig
 
 INFRA = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 EXISTING_VPC_CIDR = "172.31.0.0/16"
+CERTIFICATE_ARN = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/11111111-2222-3333-4444-555555555555"
+DOMAIN = "keel-dev.example.com"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,10 @@ class Recorded:
     dependencies: tuple[str, ...]
     ignore_changes: tuple[str, ...]
     id: str = ""
+    #: Input name -> the URNs its value came from.
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The provider reference (``<provider URN>::<id>``), empty for components.
+    provider: str = ""
 
 
 @dataclass
@@ -220,6 +226,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             dependencies=tuple(request.dependencies),
             ignore_changes=tuple(request.ignoreChanges),
             id=response.id,
+            property_dependencies={
+                key: tuple(value.urns) for key, value in request.propertyDependencies.items()
+            },
+            provider=request.provider,
         )
         with self._lock:
             self.recorded.append(record)
@@ -266,17 +276,24 @@ def run_program(
     )
 
 
+def web_config(**changes: Any) -> WebConfig:
+    """Return a valid web section (a certificate and its domain) with ``changes``."""
+    return WebConfig(**{"certificate_arn": CERTIFICATE_ARN, "domain_names": (DOMAIN,), **changes})
+
+
 def dev_config(**changes: Any) -> StackConfig:
     """Return a valid ``dev`` stack config (new VPC, image from the stack's registry)."""
-    return StackConfig(stack="dev", image_tag="2025-01-01.1").replace(**changes).check()
+    base = StackConfig(stack="dev", image_tag="2025-01-01.1", web=web_config())
+    return base.replace(**changes).check()
 
 
 class StackFileConfig:
     """Answer like ``pulumi.Config("keel")`` from a ``Pulumi.<stack>.yaml`` file."""
 
-    def __init__(self, stack: str) -> None:
-        path = INFRA / f"Pulumi.{stack}.yaml"
-        values = yaml.safe_load(path.read_text())["config"]
+    def __init__(self, stack: str, values: Mapping[str, Any] | None = None) -> None:
+        if values is None:
+            path = INFRA / f"Pulumi.{stack}.yaml"
+            values = yaml.safe_load(path.read_text())["config"]
         self._values = {
             key.removeprefix("keel:"): value
             for key, value in values.items()
@@ -301,4 +318,12 @@ class StackFileConfig:
 
 def stack_file_config(stack: str) -> StackConfig:
     """Return the checked config of the example stack file ``infra/Pulumi.<stack>.yaml``."""
-    return StackConfig.from_pulumi(StackFileConfig(stack), stack=stack)
+    values = yaml.safe_load((INFRA / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return stack_config_from(values, stack=stack)
+
+
+def stack_config_from(values: Mapping[str, Any], *, stack: str) -> StackConfig:
+    """Return the checked config of a stack whose Pulumi config is ``values``."""
+    return StackConfig.from_pulumi(
+        StackFileConfig(stack, values), stack=stack, region=values.get("aws:region")
+    )

@@ -8,7 +8,14 @@ import re
 
 import pulumi_aws as aws
 import pytest
-from keel_infra_mocks import Deployment, StackFileConfig, deploy, dev_config, stack_file_config
+from keel_infra_mocks import (
+    Deployment,
+    StackFileConfig,
+    deploy,
+    dev_config,
+    stack_file_config,
+    web_config,
+)
 
 from keel.infra.config import (
     DatabaseConfig,
@@ -36,22 +43,41 @@ from keel.infra.worker_service import capacity_provider_strategies
         ({"network": NetworkConfig(nat="none", vpc_endpoints=False)}, "cannot pull images"),
         ({"network": NetworkConfig(availability_zones=1)}, "availabilityZones"),
         ({"database": DatabaseConfig(backup_retention_days=0)}, "backups"),
-        ({"web": WebConfig(cpu=256, memory=4096)}, "Fargate task size"),
-        ({"web": WebConfig(min_count=3, max_count=2)}, "minCount"),
-        ({"web": WebConfig(deployment=DeploymentConfig(strategy="ALL_AT_ONCE"))}, "strategy"),
-        ({"web": WebConfig(deployment=DeploymentConfig(canary_percent=0))}, "canaryPercent"),
+        ({"web": web_config(cpu=256, memory=4096)}, "Fargate task size"),
+        ({"web": web_config(min_count=3, max_count=2)}, "minCount"),
+        ({"web": web_config(deployment=DeploymentConfig(strategy="ALL_AT_ONCE"))}, "strategy"),
+        ({"web": web_config(deployment=DeploymentConfig(canary_percent=0))}, "canaryPercent"),
         ({"worker": WorkerConfig(spot_percent=101)}, "spotPercent"),
+        ({"web": web_config(certificate_arn="arn:aws:iam::1:server-certificate/x")}, "not an ACM"),
+        ({"web": web_config(domain_names=())}, "domainNames must list"),
+        ({"web": web_config(domain_names=("Keel.Example.com",))}, "lowercase host name"),
+        ({"region": "us-east-1"}, "certificate is in eu-west-1, the stack in us-east-1"),
+        ({"cpu_architecture": "AMD64"}, "cpuArchitecture must be one of X86_64, ARM64"),
+        (
+            {"cpu_architecture": "ARM64", "worker": WorkerConfig(spot_percent=50)},
+            "Fargate Spot runs X86_64 tasks only",
+        ),
     ],
 )
 def test_bad_config_is_refused_with_the_name_of_the_value(changes: dict, message: str):
-    config = StackConfig(stack="dev", image_tag="1").replace(**changes)
+    config = StackConfig(stack="dev", image_tag="1", web=web_config()).replace(**changes)
 
     with pytest.raises(ValueError, match=message):
         config.check()
 
 
+def test_an_http_only_stack_is_refused_with_the_reason():
+    """keel redirects every path but /healthz to HTTPS outside DEBUG; HTTP-only half-works."""
+    config = StackConfig(stack="dev", image_tag="1", web=WebConfig(domain_names=("a.example",)))
+
+    with pytest.raises(ValueError, match="certificateArn is required") as refused:
+        config.check()
+    assert "SECURE_SSL_REDIRECT" in str(refused.value)
+    assert "/healthz" in str(refused.value)
+
+
 def test_a_bad_config_creates_no_resource():
-    config = StackConfig(stack="dev", image_tag="1", log_retention_days=0)
+    config = StackConfig(stack="dev", image_tag="1", web=web_config(), log_retention_days=0)
 
     with pytest.raises(ValueError, match="logRetentionDays"):
         deploy(config)
@@ -153,12 +179,19 @@ def test_ecs_exec_and_container_insights(dev_file: Deployment, dev: Deployment):
     assert cluster.inputs["settings"] == [{"name": "containerInsights", "value": "enhanced"}]
     assert dev.one("aws:ecs/service:Service", "web").inputs["enableExecuteCommand"] is False
     assert dev_file.one("aws:ecs/service:Service", "web").inputs["enableExecuteCommand"] is True
-    task_policy = json.loads(dev_file.one("aws:iam/rolePolicy:RolePolicy", "task").inputs["policy"])
-    assert any("ssmmessages" in str(s["Action"]) for s in task_policy["Statement"])
+    for role in ("web", "worker"):
+        policy = json.loads(
+            dev_file.one("aws:iam/rolePolicy:RolePolicy", f"task-{role}").inputs["policy"]
+        )
+        assert any("ssmmessages" in str(s["Action"]) for s in policy["Statement"])
+    assert not [
+        p for p in dev_file.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "task-migrate"
+    ]
 
 
-def test_bedrock_is_scoped_to_configured_models(prod: Deployment, dev: Deployment):
-    policy = json.loads(prod.one("aws:iam/rolePolicy:RolePolicy", "task").inputs["policy"])
+@pytest.mark.parametrize("role", ["web", "worker"])
+def test_bedrock_is_scoped_to_configured_models(prod: Deployment, dev: Deployment, role: str):
+    policy = json.loads(prod.one("aws:iam/rolePolicy:RolePolicy", f"task-{role}").inputs["policy"])
     (bedrock,) = [s for s in policy["Statement"] if "bedrock:InvokeModel" in s["Action"]]
 
     assert bedrock["Resource"] == [
@@ -217,7 +250,7 @@ def test_environment_contract(dev: Deployment):
 
 
 def test_web_concurrency_is_set_only_on_web_when_configured():
-    deployment = deploy(dev_config(web=WebConfig(concurrency=4)))
+    deployment = deploy(dev_config(web=web_config(concurrency=4)))
 
     def names(role: str) -> dict:
         definition = deployment.container_definitions(f"-{role}")
@@ -228,7 +261,13 @@ def test_web_concurrency_is_set_only_on_web_when_configured():
 
 
 def test_outputs_name_what_operators_need(dev: Deployment):
-    assert dev.outputs["url"].startswith("http://")
+    assert dev.outputs["url"] == "https://keel-dev.example.com"
+    assert dev.outputs["load_balancer_dns_name"].endswith(".elb.amazonaws.com")
+    assert dev.outputs["migrate_log_group"] == "/keel/keel-dev/migrate"
+    assert dev.outputs["one_off_network_configuration"] == (
+        "awsvpcConfiguration={subnets=[subnet-private-0,subnet-private-1],"
+        "securityGroups=[sg-migrate],assignPublicIp=DISABLED}"
+    )
     assert dev.outputs["cluster"] == "keel-dev"
     assert dev.outputs["web_service"] == "keel-dev-web"
     assert dev.outputs["worker_service"] == "keel-dev-worker"

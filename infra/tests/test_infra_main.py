@@ -5,14 +5,21 @@ from __future__ import annotations
 import json
 import runpy
 
-from keel_infra_mocks import INFRA, run_program
+from keel_infra_mocks import CERTIFICATE_ARN, INFRA, run_program
 
 
 def test_main_reads_config_builds_keel_and_exports_its_outputs():
     config = {
         "keel:imageTag": "abc123",
         "keel:network": json.dumps({"cidr": "10.42.0.0/16", "nat": "per-az"}),
-        "keel:web": json.dumps({"minCount": 1, "deployment": {"strategy": "LINEAR"}}),
+        "keel:web": json.dumps(
+            {
+                "minCount": 1,
+                "deployment": {"strategy": "LINEAR"},
+                "certificateArn": CERTIFICATE_ARN,
+                "domainNames": ["keel-dev.example.com"],
+            }
+        ),
     }
 
     deployment = run_program(

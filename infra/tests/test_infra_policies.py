@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import pytest
-from keel_infra_mocks import Deployment, deploy, dev_config
+from keel_infra_mocks import ACCOUNT, Deployment, deploy, dev_config, web_config
 from pulumi_policy import (
     PolicyCustomTimeouts,
     PolicyResource,
@@ -25,7 +25,8 @@ from pulumi_policy import (
 
 from keel import constants
 from keel.infra import policies
-from keel.infra.config import DeploymentConfig, WebConfig
+from keel.infra.config import DeploymentConfig
+from keel.infra.policies import rules
 
 SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:keel-dev/key-AbCdEf"
 
@@ -128,7 +129,21 @@ def with_change(props: dict, path: tuple, value: Any) -> dict:
     return changed
 
 
-SERVICE = policies.SERVICE
+def task_with_tmp(**changes: Any) -> dict:
+    """A task definition whose container mounts /tmp from the task's volume."""
+    mounts = [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}]  # noqa: S108
+    return {**container(mountPoints=mounts, **changes), "volumes": [{"name": "tmp"}]}
+
+
+def policy_document(*statements: dict) -> dict:
+    return {"name": "keel-task", "policy": json.dumps({"Statement": list(statements)})}
+
+
+def egress_rule(**props: Any) -> dict:
+    return {"securityGroupId": "sg-worker", **props}
+
+
+SERVICE = rules.SERVICE
 CASES = [
     # (policy, type, passing props, violating props)
     (
@@ -157,43 +172,43 @@ CASES = [
     ),
     (
         "keel-secrets-through-secrets",
-        policies.TASK_DEFINITION,
+        rules.TASK_DEFINITION,
         container(),
         container(environment=[{"name": "DATABASE_PASSWORD", "value": "hunter2"}]),
     ),
     (
         "keel-stop-timeout",
-        policies.TASK_DEFINITION,
+        rules.TASK_DEFINITION,
         container(),
         container(stopTimeout=constants.WEB_GRACEFUL_TIMEOUT),
     ),
     (
         "keel-target-group-health-check",
-        policies.TARGET_GROUP,
+        rules.TARGET_GROUP,
         good_target_group(),
         with_change(good_target_group(), ("healthCheck", "path"), "/"),
     ),
     (
         "keel-no-world-ingress",
-        policies.INGRESS_RULE,
+        rules.INGRESS_RULE,
         {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "0.0.0.0/0"},
         {"ipProtocol": "tcp", "fromPort": 8000, "toPort": 8000, "cidrIpv4": "0.0.0.0/0"},
     ),
     (
         "keel-database-protected",
-        policies.RDS_INSTANCE,
+        rules.RDS_INSTANCE,
         good_database(),
         with_change(good_database(), ("storageEncrypted",), False),
     ),
     (
         "keel-log-retention",
-        policies.LOG_GROUP,
+        rules.LOG_GROUP,
         {"name": "/keel/keel-dev/web", "retentionInDays": 30},
         {"name": "/keel/keel-dev/web"},
     ),
     (
         "keel-secret-access-by-arn",
-        policies.ROLE_POLICY,
+        rules.ROLE_POLICY,
         {
             "policy": json.dumps(
                 {
@@ -213,6 +228,35 @@ CASES = [
             )
         },
     ),
+    (
+        "keel-read-only-root-filesystem",
+        rules.TASK_DEFINITION,
+        task_with_tmp(readonlyRootFilesystem=True),
+        task_with_tmp(readonlyRootFilesystem=False),
+    ),
+    (
+        "keel-iam-least-privilege",
+        rules.ROLE_POLICY,
+        policy_document(
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::uploads/*"}
+        ),
+        policy_document({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::uploads"}),
+    ),
+    (
+        "keel-egress-scoped",
+        rules.EGRESS_RULE,
+        egress_rule(ipProtocol="tcp", fromPort=6379, toPort=6379, cidrIpv4="10.1.0.0/24"),
+        egress_rule(ipProtocol="-1", fromPort=0, toPort=0, cidrIpv4="0.0.0.0/0"),
+    ),
+    (
+        "keel-no-broad-managed-policies",
+        rules.POLICY_ATTACHMENT,
+        {"role": "keel-dev-worker-task", "policyArn": f"arn:aws:iam::{ACCOUNT}:policy/orders"},
+        {
+            "role": "keel-dev-worker-task",
+            "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess",
+        },
+    ),
 ]
 
 
@@ -228,18 +272,18 @@ def test_every_policy_has_a_case():
 def test_policy_passes_a_good_resource_and_reports_a_bad_one(
     name: str, resource_type: str, passing: dict, violating: dict
 ):
-    protect = resource_type == policies.RDS_INSTANCE
+    protect = resource_type == rules.RDS_INSTANCE
 
     assert run_policy(name, resource_type, passing, protect=protect) == []
     assert run_policy(name, resource_type, violating, protect=protect) != []
 
 
 def test_policies_ignore_other_resource_types():
-    assert run_policy("keel-log-retention", policies.TARGET_GROUP, {}) == []
+    assert run_policy("keel-log-retention", rules.TARGET_GROUP, {}) == []
 
 
 def test_database_policy_requires_protect():
-    assert run_policy("keel-database-protected", policies.RDS_INSTANCE, good_database()) == [
+    assert run_policy("keel-database-protected", rules.RDS_INSTANCE, good_database()) == [
         "the database resource must be protected (protect=True)"
     ]
 
@@ -254,14 +298,14 @@ def test_database_policy_requires_protect():
 def test_world_ingress_policy_reads_inline_security_group_rules(rule: dict):
     props = {"ingress": [rule]}
 
-    assert run_policy("keel-no-world-ingress", policies.SECURITY_GROUP, props) != []
-    assert run_policy("keel-no-world-ingress", policies.SECURITY_GROUP, {"ingress": []}) == []
+    assert run_policy("keel-no-world-ingress", rules.SECURITY_GROUP, props) != []
+    assert run_policy("keel-no-world-ingress", rules.SECURITY_GROUP, {"ingress": []}) == []
 
 
 def test_secrets_policy_reports_a_database_url_with_credentials():
     bad = container(environment=[{"name": "DB", "value": "postgres://keel:pw@db:5432/keel"}])
 
-    assert run_policy("keel-secrets-through-secrets", policies.TASK_DEFINITION, bad) != []
+    assert run_policy("keel-secrets-through-secrets", rules.TASK_DEFINITION, bad) != []
 
 
 def policy_resource(resource_type: str, props: dict) -> PolicyResource:
@@ -294,7 +338,7 @@ def role_policy(*arns: str) -> dict:
         "Action": "secretsmanager:GetSecretValue",
         "Resource": list(arns),
     }
-    return {"policy": json.dumps({"Statement": [statement]})}
+    return {"name": "keel-execution", "policy": json.dumps({"Statement": [statement]})}
 
 
 def test_stack_policy_passes_when_roles_read_exactly_the_injected_secrets():
@@ -303,8 +347,8 @@ def test_stack_policy_passes_when_roles_read_exactly_the_injected_secrets():
     assert (
         run_stack_policy(
             [
-                policy_resource(policies.TASK_DEFINITION, task),
-                policy_resource(policies.ROLE_POLICY, role_policy(SECRET)),
+                policy_resource(rules.TASK_DEFINITION, task),
+                policy_resource(rules.ROLE_POLICY, role_policy(SECRET)),
             ]
         )
         == []
@@ -316,8 +360,8 @@ def test_stack_policy_reports_a_secret_readable_but_never_injected():
 
     assert run_stack_policy(
         [
-            policy_resource(policies.TASK_DEFINITION, container()),
-            policy_resource(policies.ROLE_POLICY, role_policy(SECRET, other)),
+            policy_resource(rules.TASK_DEFINITION, container()),
+            policy_resource(rules.ROLE_POLICY, role_policy(SECRET, other)),
         ]
     ) == [f"{other} may be read but is never injected"]
 
@@ -338,7 +382,7 @@ def test_every_resource_the_program_registers_passes_every_policy(name: str, req
 
 @pytest.mark.parametrize("strategy", ["LINEAR", "BLUE_GREEN"])
 def test_other_gradual_strategies_pass_every_policy(strategy: str):
-    deployment = deploy(dev_config(web=WebConfig(deployment=DeploymentConfig(strategy=strategy))))
+    deployment = deploy(dev_config(web=web_config(deployment=DeploymentConfig(strategy=strategy))))
 
     assert [
         violation
@@ -350,7 +394,7 @@ def test_other_gradual_strategies_pass_every_policy(strategy: str):
 
 
 def test_rolling_is_reported_only_as_advisory():
-    deployment = deploy(dev_config(web=WebConfig(deployment=DeploymentConfig(strategy="ROLLING"))))
+    deployment = deploy(dev_config(web=web_config(deployment=DeploymentConfig(strategy="ROLLING"))))
 
     found = {
         rule
@@ -361,3 +405,104 @@ def test_rolling_is_reported_only_as_advisory():
     }
     assert found == {"keel-ecs-gradual-deployment"}
     assert POLICIES["keel-ecs-gradual-deployment"].enforcement_level.value == "advisory"
+
+
+@pytest.mark.parametrize("name", ["dev", "prod", "dev_file"])
+def test_the_program_passes_every_stack_wide_policy(name: str, request):
+    deployment: Deployment = request.getfixturevalue(name)
+
+    assert policies.stack_violations((r.type, r.inputs) for r in deployment.custom()) == []
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"},
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"},
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:eu-west-1:1:key/*"},
+        {"Effect": "Allow", "NotAction": "s3:DeleteObject", "Resource": "arn:aws:s3:::b/*"},
+    ],
+)
+def test_least_privilege_policy_reports_wildcards(statement: dict):
+    assert run_policy("keel-iam-least-privilege", rules.ROLE_POLICY, policy_document(statement))
+
+
+def test_least_privilege_policy_allows_star_only_without_resource_level_permissions():
+    exec_and_token = policy_document(
+        {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {"Effect": "Allow", "Action": ["ssmmessages:OpenDataChannel"], "Resource": "*"},
+    )
+
+    assert run_policy("keel-iam-least-privilege", rules.ROLE_POLICY, exec_and_token) == []
+
+
+@pytest.mark.parametrize(
+    ("props", "reported"),
+    [
+        (egress_rule(ipProtocol="tcp", fromPort=587, toPort=587, cidrIpv4="0.0.0.0/0"), False),
+        (egress_rule(ipProtocol="tcp", fromPort=1, toPort=65535, cidrIpv4="10.0.0.0/8"), True),
+        (egress_rule(ipProtocol="udp", fromPort=500, toPort=4500, cidrIpv6="::/0"), True),
+        (egress_rule(ipProtocol="tcp", fromPort=5432, toPort=5432), False),
+        ({"egress": [{"protocol": "-1", "fromPort": 0, "toPort": 0}]}, True),
+        ({"securityGroupId": "sg-1", "type": "ingress", "protocol": "-1"}, False),
+    ],
+)
+def test_egress_policy_reads_every_rule_shape(props: dict, reported: bool):
+    resource_type = rules.SECURITY_GROUP if "egress" in props else rules.EGRESS_RULE
+    if props.get("type"):
+        resource_type = rules.SECURITY_GROUP_RULE
+
+    assert bool(run_policy("keel-egress-scoped", resource_type, props)) is reported
+
+
+def test_read_only_policy_allows_a_writable_root_only_when_tagged_for_ecs_exec():
+    writable = task_with_tmp(readonlyRootFilesystem=False)
+    tagged = {**writable, "tags": {"keel:ecs-exec": "enabled"}}
+    unmounted = {**task_with_tmp(readonlyRootFilesystem=True), "volumes": []}
+
+    assert run_policy("keel-read-only-root-filesystem", rules.TASK_DEFINITION, tagged) == []
+    assert run_policy("keel-read-only-root-filesystem", rules.TASK_DEFINITION, unmounted) == [
+        "container web: mount /tmp has no volume"
+    ]
+
+
+def run_stack_rule(name: str, resources: list[PolicyResource]) -> list[str]:
+    policy = POLICIES[name]
+    assert isinstance(policy, StackValidationPolicy)
+    reported: list[str] = []
+    policy.validate(
+        StackValidationArgs(resources), lambda message, urn=None: reported.append(message)
+    )
+    return reported
+
+
+def test_every_stack_policy_has_a_case():
+    stack_policies = {
+        name for name, policy in POLICIES.items() if isinstance(policy, StackValidationPolicy)
+    }
+
+    assert stack_policies == {
+        "keel-execution-role-reads-injected-secrets",
+        "keel-spot-runs-x86",
+    }
+
+
+@pytest.mark.parametrize(("architecture", "reported"), [("X86_64", False), ("ARM64", True)])
+def test_spot_policy_refuses_arm64_task_definitions_beside_spot_services(
+    architecture: str, reported: bool
+):
+    task = {"family": "keel-dev-worker", "runtimePlatform": {"cpuArchitecture": architecture}}
+    worker = {
+        "name": "keel-dev-worker",
+        "capacityProviderStrategies": [
+            {"capacityProvider": "FARGATE", "base": 1, "weight": 50},
+            {"capacityProvider": "FARGATE_SPOT", "weight": 50},
+        ],
+    }
+    found = run_stack_rule(
+        "keel-spot-runs-x86",
+        [policy_resource(rules.TASK_DEFINITION, task), policy_resource(rules.SERVICE, worker)],
+    )
+
+    assert bool(found) is reported

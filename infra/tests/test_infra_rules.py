@@ -5,11 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
-from keel_infra_mocks import EXISTING_VPC_CIDR, Deployment, Recorded, deploy, dev_config
+from keel_infra_mocks import (
+    EXISTING_VPC_CIDR,
+    Deployment,
+    Recorded,
+    deploy,
+    dev_config,
+    web_config,
+)
 
 from keel import constants
-from keel.infra import policies
-from keel.infra.config import SECRET_NAME_PATTERN, DeploymentConfig, WebConfig
+from keel.infra.config import SECRET_NAME_PATTERN, DeploymentConfig
+from keel.infra.policies import stack
 
 SERVICE = "aws:ecs/service:Service"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
@@ -133,7 +140,7 @@ def test_only_the_alb_is_open_to_the_world_and_only_on_80_and_443(name: str, req
 
 @pytest.mark.parametrize("strategy", ["CANARY", "LINEAR", "BLUE_GREEN", "ROLLING"])
 def test_every_service_has_the_circuit_breaker_with_rollback_for_every_strategy(strategy: str):
-    deployment = deploy(dev_config(web=WebConfig(deployment=DeploymentConfig(strategy=strategy))))
+    deployment = deploy(dev_config(web=web_config(deployment=DeploymentConfig(strategy=strategy))))
 
     services = deployment.of_type(SERVICE)
     assert len(services) == 2
@@ -222,15 +229,15 @@ def test_secrets_come_only_through_secrets(dev: Deployment, prod: Deployment):
 def test_execution_role_reads_exactly_the_injected_secrets(name: str, request):
     deployment: Deployment = request.getfixturevalue(name)
     execution = deployment.one("aws:iam/rolePolicy:RolePolicy", "execution")
-    injected = policies.injected_secret_arns(
+    injected = stack.injected_secret_arns(
         task.inputs for task in deployment.of_type(TASK_DEFINITION)
     )
 
-    readable = policies.readable_secret_arns([execution.inputs])
+    readable = stack.readable_secret_arns([execution.inputs])
     assert readable == injected
     assert len(injected) == (2 if name == "dev" else 4)
     assert (
-        policies.secrets_match((resource.type, resource.inputs) for resource in deployment.custom())
+        stack.secrets_match((resource.type, resource.inputs) for resource in deployment.custom())
         == []
     )
     for task in deployment.of_type(TASK_DEFINITION):
@@ -243,7 +250,7 @@ def test_secret_with_a_json_key_is_granted_by_its_arn():
     arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shared/keys-AbCdEf"
     deployment = deploy(dev_config(secrets={"OPENAI_API_KEY": f"{arn}:openai::"}))
 
-    readable = policies.readable_secret_arns(
+    readable = stack.readable_secret_arns(
         [deployment.one("aws:iam/rolePolicy:RolePolicy", "execution").inputs]
     )
     assert arn in readable
@@ -437,6 +444,6 @@ def test_gradual_strategies_route_through_the_alternate_target_group(dev: Deploy
 
 
 def test_rolling_needs_no_alternate_target_group():
-    deployment = deploy(dev_config(web=WebConfig(deployment=DeploymentConfig(strategy="ROLLING"))))
+    deployment = deploy(dev_config(web=web_config(deployment=DeploymentConfig(strategy="ROLLING"))))
 
     assert "advancedConfiguration" not in service(deployment, "web").inputs["loadBalancers"][0]

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from keel import constants
+from keel.infra.config import DatabaseConfig
+from keel.infra.containers import WRITABLE_PATHS
 from keel.runtime.cli import build_parser
 
 DOCKERFILE = Path(__file__).resolve().parents[2] / "Dockerfile"
@@ -191,3 +193,19 @@ def test_hadolint_finds_nothing() -> None:
         [str(hadolint), str(DOCKERFILE)], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_image_declares_a_volume_for_every_path_the_tasks_may_write() -> None:
+    """ECS mounts a task volume on each; only a declared VOLUME starts with /tmp's 1777."""
+    declared = [path for argument in final_stage().all("VOLUME") for path in json.loads(argument)]
+    assert sorted(declared) == sorted(WRITABLE_PATHS)
+
+
+def test_the_image_has_the_postgresql_client_of_the_stacks_database() -> None:
+    """pg_dump refuses to dump a server newer than itself: the client matches the engine."""
+    installs = " ".join(final_stage().all("RUN"))
+    major = DatabaseConfig().engine_version
+    assert f"'postgresql-client-{major}={major}.*'" in installs
+    # Bookworm ships 15; the project's repository is set up from bookworm's own package.
+    assert "pgdg/apt.postgresql.org.sh -y" in installs
+    assert installs.index("apt.postgresql.org.sh") < installs.index("postgresql-client-")

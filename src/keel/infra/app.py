@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -10,9 +11,10 @@ import pulumi_aws as aws
 from keel import constants
 from keel.infra.cluster import Cluster, ClusterArgs
 from keel.infra.config import StackConfig
-from keel.infra.containers import ContainerSpec, TaskSize
+from keel.infra.containers import ContainerSpec, TaskSize, TaskSpec
 from keel.infra.database import Database, DatabaseArgs
 from keel.infra.deployment_alarms import DeploymentAlarms, DeploymentAlarmsArgs
+from keel.infra.environment import role_environment, web_environment
 from keel.infra.load_balancer import LoadBalancer, LoadBalancerArgs
 from keel.infra.migration import Migration, MigrationArgs
 from keel.infra.network import Network, NetworkArgs
@@ -20,6 +22,7 @@ from keel.infra.registry import ImageRepository, ImageRepositoryArgs
 from keel.infra.roles import TaskRoles, TaskRolesArgs, secret_arn_of
 from keel.infra.secrets import AppSecret, AppSecretArgs
 from keel.infra.security_groups import SecurityGroups, SecurityGroupsArgs
+from keel.infra.service import ServiceArgs
 from keel.infra.web_service import WebService, WebServiceArgs, WebTraffic
 from keel.infra.worker_service import WorkerService, WorkerServiceArgs
 
@@ -43,19 +46,35 @@ def ecr_repository_arn(image: str) -> str | None:
 class KeelApp(pulumi.ComponentResource):
     """Network, database, registry, cluster, roles, ALB, migration, web and worker services.
 
-    The wiring of ``infra/__main__.py`` and of the tests: both build exactly this.
+    The wiring of ``infra/__main__.py`` and of the tests: both build exactly this. Each
+    step below builds one layer from the ones before it.
     """
+
+    outputs: dict[str, pulumi.Input[Any]]
 
     def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None):
         config.check()
         super().__init__("keel:aws:App", name, None, opts)
-        prefix = config.prefix
-        tags = config.tags
-        child = pulumi.ResourceOptions(parent=self)
+        self.config = config
         invoke = pulumi.InvokeOptions(parent=self)
-        region = aws.get_region_output(opts=invoke).region
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        self.region = aws.get_region_output(opts=invoke).region
+        self.account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        self._foundation()
+        self._access()
+        self._traffic()
+        self._workloads()
+        self.outputs = self._outputs()
+        self.register_outputs(self.outputs)
 
+    @property
+    def _child(self) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self)
+
+    def _foundation(self) -> None:
+        """Build what everything stands on: network, security groups, database, registry,
+        cluster and the app's own secret."""
+        config = self.config
+        prefix, tags = config.prefix, config.tags
         extra_endpoints: tuple[str, ...] = ()
         if config.enable_exec:
             extra_endpoints += ("ssmmessages",)
@@ -64,17 +83,16 @@ class KeelApp(pulumi.ComponentResource):
         self.network = Network(
             "network",
             NetworkArgs(
-                config=config.network,
-                prefix=prefix,
-                tags=tags,
-                extra_endpoints=extra_endpoints,
+                config=config.network, prefix=prefix, tags=tags, extra_endpoints=extra_endpoints
             ),
-            opts=child,
+            opts=self._child,
         )
         self.security_groups = SecurityGroups(
             "security-groups",
-            SecurityGroupsArgs(vpc_id=self.network.vpc_id, prefix=prefix, tags=tags),
-            opts=child,
+            SecurityGroupsArgs(
+                vpc_id=self.network.vpc_id, prefix=prefix, tags=tags, egress=config.access.egress
+            ),
+            opts=self._child,
         )
         self.database = Database(
             "database",
@@ -89,24 +107,28 @@ class KeelApp(pulumi.ComponentResource):
                 log_retention_days=config.log_retention_days,
                 tags=tags,
             ),
-            opts=child,
+            opts=self._child,
         )
         self.repository = ImageRepository(
             "registry",
             ImageRepositoryArgs(prefix=prefix, keep_images=config.ecr_keep_images, tags=tags),
-            opts=child,
+            opts=self._child,
         )
         self.cluster = Cluster(
             "cluster",
             ClusterArgs(prefix=prefix, log_retention_days=config.log_retention_days, tags=tags),
-            opts=child,
+            opts=self._child,
         )
         self.secret_key = AppSecret(
             "secret-key",
             AppSecretArgs(prefix=prefix, purpose="django-secret-key", tags=tags),
-            opts=child,
+            opts=self._child,
         )
 
+    def _access(self) -> None:
+        """Choose the image, the secrets the containers get, and the roles allowed to
+        pull, read and call what they need."""
+        config = self.config
         if config.image:
             image: pulumi.Input[str] = config.image
             repository_arn: pulumi.Input[str] | None = ecr_repository_arn(config.image)
@@ -114,7 +136,6 @@ class KeelApp(pulumi.ComponentResource):
             image = pulumi.Output.concat(self.repository.url, ":", config.image_tag or "")
             repository_arn = self.repository.arn
         self.image = pulumi.Output.from_input(image)
-
         #: Name -> valueFrom of every secret the containers get.
         self.secrets: dict[str, pulumi.Input[str]] = {
             "SECRET_KEY": self.secret_key.arn,
@@ -131,36 +152,42 @@ class KeelApp(pulumi.ComponentResource):
         self.roles = TaskRoles(
             "roles",
             TaskRolesArgs(
-                prefix=prefix,
-                account_id=account_id,
-                region=region,
+                prefix=config.prefix,
+                account_id=self.account_id,
+                region=self.region,
                 secret_arns=secret_arns,
                 log_group_arns=[group.arn for group in self.cluster.log_groups.values()],
                 repository_arn=repository_arn,
                 bedrock_models=tuple(config.bedrock_models),
                 enable_exec=config.enable_exec,
-                tags=tags,
+                kms_key_arns=tuple(config.access.kms_key_arns),
+                permissions=config.access.permissions,
+                tags=config.tags,
             ),
-            opts=child,
+            opts=self._child,
         )
+
+    def _traffic(self) -> None:
+        """Build the ALB in front of the web role and the alarms that roll it back."""
+        config = self.config
         self.load_balancer = LoadBalancer(
             "load-balancer",
             LoadBalancerArgs(
-                prefix=prefix,
+                prefix=config.prefix,
                 vpc_id=self.network.vpc_id,
                 public_subnet_ids=self.network.public_subnet_ids,
                 security_group_id=self.security_groups.alb.id,
-                account_id=account_id,
-                certificate_arn=config.web.certificate_arn,
+                account_id=self.account_id,
+                certificate_arn=str(config.web.certificate_arn),
                 deletion_protection=config.web.alb_deletion_protection,
-                tags=tags,
+                tags=config.tags,
             ),
-            opts=child,
+            opts=self._child,
         )
         self.alarms = DeploymentAlarms(
             "deployment-alarms",
             DeploymentAlarmsArgs(
-                prefix=prefix,
+                prefix=config.prefix,
                 load_balancer_arn_suffix=self.load_balancer.alb.arn_suffix,
                 target_group_arn_suffixes=(
                     self.load_balancer.primary.arn_suffix,
@@ -168,72 +195,53 @@ class KeelApp(pulumi.ComponentResource):
                 ),
                 error_rate_percent=config.web.deployment.error_rate_percent,
                 error_rate_min_requests=config.web.deployment.error_rate_min_requests,
-                tags=tags,
+                tags=config.tags,
             ),
-            opts=child,
+            opts=self._child,
         )
 
-        allowed_hosts = pulumi.Output.all(
-            *config.web.domain_names, self.load_balancer.alb.dns_name
-        ).apply(",".join)
-        environment: dict[str, pulumi.Input[str]] = {
-            **config.environment,
-            "DJANGO_SETTINGS_MODULE": config.django_settings_module,
-            "DEBUG": "false",
-            "ALLOWED_HOSTS": allowed_hosts,
-            "PORT": str(constants.PORT),
-            # gunicorn trusts X-Forwarded-* only from inside the VPC (the ALB).
-            "FORWARDED_ALLOW_IPS": self.network.vpc_cidr,
-            "DATABASE_HOST": self.database.address,
-            "DATABASE_PORT": self.database.port.apply(str),
-            "DATABASE_NAME": config.database.name,
-            "DATABASE_USER": config.database.username,
-            "AWS_REGION": region,
-        }
-        web_environment = dict(environment)
-        if config.web.concurrency is not None:
-            web_environment["WEB_CONCURRENCY"] = str(config.web.concurrency)
-
-        def container(role: str, env: dict, port: int | None = None) -> ContainerSpec:
-            return ContainerSpec(
-                role=role,
-                image=self.image,
-                environment=env,
-                secrets=self.secrets,
-                log_group=self.cluster.log_groups[role].name,
-                region=region,
-                port=port,
-            )
-
-        private = self.network.private_subnet_ids
+    def _workloads(self) -> None:
+        """Run the migration, then start the web and worker services on its schema."""
+        config = self.config
+        environment = role_environment(
+            config,
+            allowed_hosts=pulumi.Output.all(
+                *config.web.domain_names, self.load_balancer.alb.dns_name
+            ).apply(",".join),
+            vpc_cidr=self.network.vpc_cidr,
+            database_address=self.database.address,
+            database_port=self.database.port.apply(str),
+            region=self.region,
+        )
         self.migration = Migration(
             "migration",
             MigrationArgs(
-                prefix=prefix,
+                prefix=config.prefix,
                 cluster_name=self.cluster.name,
-                container=container("migrate", environment),
-                size=MIGRATE_SIZE,
-                execution_role_arn=self.roles.execution_role.arn,
-                task_role_arn=self.roles.task_role.arn,
-                private_subnet_ids=private,
+                task=self._task("migrate", environment, MIGRATE_SIZE),
+                private_subnet_ids=self.network.private_subnet_ids,
                 security_group_id=self.security_groups.migrate.id,
                 depends_on=[self.database.instance],
-                tags=tags,
+                tags=config.tags,
             ),
-            opts=child,
+            opts=self._child,
         )
+        web, worker = config.web, config.worker
         self.web = WebService(
             "web",
             WebServiceArgs(
-                prefix=prefix,
-                cluster_arn=self.cluster.arn,
-                cluster_name=self.cluster.name,
-                container=container("web", web_environment, constants.PORT),
-                size=TaskSize(cpu=config.web.cpu, memory=config.web.memory),
-                execution_role_arn=self.roles.execution_role.arn,
-                task_role_arn=self.roles.task_role.arn,
-                private_subnet_ids=private,
-                security_group_id=self.security_groups.web.id,
+                service=self._service(
+                    self._task(
+                        "web",
+                        web_environment(config, environment),
+                        TaskSize(cpu=web.cpu, memory=web.memory),
+                        port=constants.PORT,
+                    ),
+                    min_count=web.min_count,
+                    max_count=web.max_count,
+                    cpu_target_percent=web.cpu_target_percent,
+                    depends_on=[self.migration.run, self.load_balancer.production_rule],
+                ),
                 traffic=WebTraffic(
                     primary_target_group_arn=self.load_balancer.primary.arn,
                     alternate_target_group_arn=self.load_balancer.alternate.arn,
@@ -241,49 +249,108 @@ class KeelApp(pulumi.ComponentResource):
                     ecs_load_balancer_role_arn=self.load_balancer.ecs_role.arn,
                     load_balancer_arn_suffix=self.load_balancer.alb.arn_suffix,
                 ),
-                deployment=config.web.deployment,
+                deployment=web.deployment,
                 rollback_alarm_names=self.alarms.alarm_names,
-                min_count=config.web.min_count,
-                max_count=config.web.max_count,
-                cpu_target_percent=config.web.cpu_target_percent,
-                requests_per_task_target=config.web.requests_per_task_target,
-                enable_exec=config.enable_exec,
-                depends_on=[self.migration.run, self.load_balancer.production_rule],
-                tags=tags,
+                requests_per_task_target=web.requests_per_task_target,
             ),
-            opts=child,
+            opts=self._child,
         )
         self.worker = WorkerService(
             "worker",
             WorkerServiceArgs(
-                prefix=prefix,
-                cluster_arn=self.cluster.arn,
-                cluster_name=self.cluster.name,
-                container=container("worker", environment),
-                size=TaskSize(cpu=config.worker.cpu, memory=config.worker.memory),
-                execution_role_arn=self.roles.execution_role.arn,
-                task_role_arn=self.roles.task_role.arn,
-                private_subnet_ids=private,
-                security_group_id=self.security_groups.worker.id,
-                min_count=config.worker.min_count,
-                max_count=config.worker.max_count,
-                cpu_target_percent=config.worker.cpu_target_percent,
-                spot_percent=config.worker.spot_percent,
-                enable_exec=config.enable_exec,
-                depends_on=[self.migration.run],
-                tags=tags,
+                service=self._service(
+                    self._task(
+                        "worker", environment, TaskSize(cpu=worker.cpu, memory=worker.memory)
+                    ),
+                    min_count=worker.min_count,
+                    max_count=worker.max_count,
+                    cpu_target_percent=worker.cpu_target_percent,
+                    depends_on=[self.migration.run],
+                ),
+                spot_percent=worker.spot_percent,
             ),
-            opts=child,
+            opts=self._child,
         )
-        self.outputs = {
-            "url": self.load_balancer.url,
+
+    def _task(
+        self,
+        role: str,
+        environment: dict[str, pulumi.Input[str]],
+        size: TaskSize,
+        port: int | None = None,
+    ) -> TaskSpec:
+        """Return one role's task: the shared image and secrets, its own role and logs."""
+        return TaskSpec(
+            container=ContainerSpec(
+                role=role,
+                image=self.image,
+                environment=environment,
+                secrets=self.secrets,
+                log_group=self.cluster.log_groups[role].name,
+                region=self.region,
+                port=port,
+                # The one-off migration task is never exec'd into; its root stays read-only.
+                ecs_exec=self.config.enable_exec and role != "migrate",
+            ),
+            size=size,
+            execution_role_arn=self.roles.execution_role.arn,
+            task_role_arn=self.roles.task_roles[role].arn,
+            cpu_architecture=self.config.cpu_architecture,
+        )
+
+    def _service(
+        self,
+        task: TaskSpec,
+        *,
+        min_count: int,
+        max_count: int,
+        cpu_target_percent: float,
+        depends_on: list[pulumi.Resource],
+    ) -> ServiceArgs:
+        """Return what a role's service shares with the other: cluster, network, scaling."""
+        return ServiceArgs(
+            prefix=self.config.prefix,
+            cluster_arn=self.cluster.arn,
+            cluster_name=self.cluster.name,
+            task=task,
+            private_subnet_ids=self.network.private_subnet_ids,
+            security_group_id=self.security_groups.task_groups()[task.container.role].id,
+            min_count=min_count,
+            max_count=max_count,
+            cpu_target_percent=cpu_target_percent,
+            tags=self.config.tags,
+            depends_on=depends_on,
+        )
+
+    def _outputs(self) -> dict[str, pulumi.Input[Any]]:
+        """Return what docs/deploy.md and docs/operations.md tell an operator to use."""
+        migrate_group = self.security_groups.migrate.id
+        return {
+            "url": f"https://{self.config.web.domain_names[0]}",
+            "load_balancer_dns_name": self.load_balancer.alb.dns_name,
             "cluster": self.cluster.name,
             "web_service": self.web.name,
             "worker_service": self.worker.name,
             "migration_task_family": self.migration.family,
             "image": self.image,
+            "image_platform": self.config.image_platform,
             "repository_url": self.repository.url,
             "database_address": self.database.address,
             "rollback_alarms": self.alarms.alarm_names,
+            **{f"{role}_log_group": group.name for role, group in self.cluster.log_groups.items()},
+            "private_subnet_ids": self.network.private_subnet_ids,
+            "migrate_security_group": migrate_group,
+            # `aws ecs run-task --network-configuration "$(pulumi stack output ...)"` for a
+            # one-off command: the migrate task's network, no public IP.
+            "one_off_network_configuration": pulumi.Output.all(
+                self.network.private_subnet_ids, migrate_group
+            ).apply(
+                lambda values: (
+                    "awsvpcConfiguration={subnets=["
+                    + ",".join(values[0])
+                    + "],securityGroups=["
+                    + values[1]
+                    + "],assignPublicIp=DISABLED}"
+                )
+            ),
         }
-        self.register_outputs(self.outputs)

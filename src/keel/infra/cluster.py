@@ -20,7 +20,8 @@ class ClusterArgs:
 
 
 class Cluster(pulumi.ComponentResource):
-    """A Fargate cluster with Container Insights, and one retained-for-N-days log group a role."""
+    """A Fargate cluster with Container Insights, ECS Exec sessions never logged, and one
+    retained-for-N-days log group a role."""
 
     cluster: aws.ecs.Cluster
     name: pulumi.Output[str]
@@ -45,6 +46,10 @@ class Cluster(pulumi.ComponentResource):
             "cluster",
             name=args.prefix,
             settings=[{"name": "containerInsights", "value": "enhanced"}],
+            # ECS Exec's DEFAULT logging copies every session's output into the task's log
+            # group, and a session shows what an operator asked for (an API token, a
+            # database URL). CloudTrail still records who ran ExecuteCommand, where.
+            configuration={"execute_command_configuration": {"logging": "NONE"}},
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[insights_logs]),
         )

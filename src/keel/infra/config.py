@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keel import constants
+from keel.infra.access_config import AccessConfig
+from keel.infra.config_values import build, check
 
 #: ECS deployment strategies keel supports for the web service.
 STRATEGIES = ("CANARY", "LINEAR", "BLUE_GREEN", "ROLLING")
 #: How a new VPC's private subnets reach AWS APIs and the internet.
 NAT_MODES = ("none", "single", "per-az")
+#: Fargate CPU architectures -> the ``docker build --platform`` of the image they run.
+IMAGE_PLATFORMS = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}
 
 #: Environment variable names that must never carry a plain value: they come only
 #: through the task definition's ``secrets``.
@@ -33,11 +37,10 @@ _STACK_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 #: is "-web-b" (6), so the prefix "<app>-<stack>" may use 26.
 _MAX_PREFIX = 26
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$")
-
-
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValueError(message)
+_CERTIFICATE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[A-Za-z0-9-]+$"
+)
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,17 +70,17 @@ class NetworkConfig:
 
     def check(self) -> None:
         if self.existing:
-            _check(
+            check(
                 len(self.private_subnet_ids) >= 2 and len(self.public_subnet_ids) >= 2,
                 "network: an existing VPC needs at least two public and two private subnet ids "
                 "(one per availability zone)",
             )
-            _check(
+            check(
                 not set(self.public_subnet_ids) & set(self.private_subnet_ids),
                 "network: a subnet cannot be both public and private",
             )
             return
-        _check(
+        check(
             not self.public_subnet_ids and not self.private_subnet_ids,
             "network: subnet ids are only for an existing VPC; set vpcId too",
         )
@@ -85,16 +88,16 @@ class NetworkConfig:
             network = ipaddress.ip_network(self.cidr)
         except ValueError as error:
             raise ValueError(f"network: cidr {self.cidr!r} is not a network: {error}") from None
-        _check(
+        check(
             network.version == 4 and 16 <= network.prefixlen <= 20,
             f"network: cidr {self.cidr} must be an IPv4 network between /16 and /20",
         )
-        _check(
+        check(
             2 <= self.availability_zones <= 6,
             f"network: availabilityZones must be 2 to 6, not {self.availability_zones}",
         )
-        _check(self.nat in NAT_MODES, f"network: nat must be one of {NAT_MODES}, not {self.nat!r}")
-        _check(
+        check(self.nat in NAT_MODES, f"network: nat must be one of {NAT_MODES}, not {self.nat!r}")
+        check(
             self.nat != "none" or self.endpoints_enabled,
             "network: with nat 'none' the VPC endpoints must be on, or tasks cannot pull images",
         )
@@ -115,19 +118,19 @@ class DatabaseConfig:
     performance_insights: bool = False
 
     def check(self) -> None:
-        _check(
+        check(
             1 <= self.backup_retention_days <= 35,
             "database: backupRetentionDays must be 1 to 35 (automated backups stay on)",
         )
-        _check(
+        check(
             20 <= self.allocated_storage <= self.max_allocated_storage,
             "database: allocatedStorage must be at least 20 GiB and at most maxAllocatedStorage",
         )
-        _check(
+        check(
             re.fullmatch(r"[a-z][a-z0-9_]{0,62}", self.name) is not None,
             f"database: name {self.name!r} must be a lowercase PostgreSQL identifier",
         )
-        _check(
+        check(
             re.fullmatch(r"[a-z][a-z0-9_]{0,15}", self.username) is not None,
             f"database: username {self.username!r} must be a lowercase identifier",
         )
@@ -152,15 +155,15 @@ class DeploymentConfig:
     error_rate_min_requests: int = 20
 
     def check(self) -> None:
-        _check(
+        check(
             self.strategy in STRATEGIES,
             f"deployment: strategy must be one of {STRATEGIES}, not {self.strategy!r}",
         )
-        _check(
+        check(
             0.1 <= self.canary_percent <= 100,
             "deployment: canaryPercent must be 0.1 to 100",
         )
-        _check(
+        check(
             3 <= self.linear_step_percent <= 100,
             "deployment: linearStepPercent must be 3 to 100",
         )
@@ -169,12 +172,12 @@ class DeploymentConfig:
             ("linearStepBakeMinutes", self.linear_step_bake_minutes),
             ("bakeMinutes", self.bake_minutes),
         ):
-            _check(0 <= minutes <= 1440, f"deployment: {label} must be 0 to 1440")
-        _check(
+            check(0 <= minutes <= 1440, f"deployment: {label} must be 0 to 1440")
+        check(
             0 < self.error_rate_percent < 100,
             "deployment: errorRatePercent must be between 0 and 100",
         )
-        _check(self.error_rate_min_requests >= 1, "deployment: errorRateMinRequests must be >= 1")
+        check(self.error_rate_min_requests >= 1, "deployment: errorRateMinRequests must be >= 1")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,26 +192,54 @@ class WebConfig:
     concurrency: int | None = None
     cpu_target_percent: float = 60.0
     requests_per_task_target: float = 1000.0
-    #: ACM certificate; with it the ALB serves HTTPS and redirects HTTP to it.
+    #: ACM certificate for ``domain_names``: the ALB serves HTTPS with it and redirects
+    #: HTTP to HTTPS. Required (see ``check``).
     certificate_arn: str | None = None
-    #: Host names users reach the service by (added to ALLOWED_HOSTS beside the ALB's).
+    #: Host names users reach the service by, covered by the certificate (they and the
+    #: ALB's own DNS name make ALLOWED_HOSTS); the first is the stack's ``url``.
     domain_names: Sequence[str] = ()
     alb_deletion_protection: bool = False
     deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
 
     def check(self) -> None:
-        _check(1 <= self.min_count <= self.max_count, "web: need 1 <= minCount <= maxCount")
-        _check(
+        check(1 <= self.min_count <= self.max_count, "web: need 1 <= minCount <= maxCount")
+        check(
             self.concurrency is None or self.concurrency >= 1,
             "web: concurrency must be at least 1",
         )
-        _check(10 <= self.cpu_target_percent <= 90, "web: cpuTargetPercent must be 10 to 90")
-        _check(self.requests_per_task_target > 0, "web: requestsPerTaskTarget must be positive")
-        _check(
-            self.certificate_arn is None or self.certificate_arn.startswith("arn:"),
-            "web: certificateArn must be an ACM certificate ARN",
+        check(10 <= self.cpu_target_percent <= 90, "web: cpuTargetPercent must be 10 to 90")
+        check(self.requests_per_task_target > 0, "web: requestsPerTaskTarget must be positive")
+        # keel's settings redirect HTTP to HTTPS outside DEBUG (SECURE_SSL_REDIRECT), with
+        # only the health path exempt: behind an HTTP-only ALB everything else would
+        # answer 301 to an https:// URL nobody serves. So no stack is HTTP-only.
+        check(
+            self.certificate_arn is not None,
+            "web: certificateArn is required: outside DEBUG keel redirects every path but "
+            f"{constants.HEALTH_PATH} to HTTPS (SECURE_SSL_REDIRECT), so an ALB without an "
+            "HTTPS listener would answer the API and /readyz with a redirect to nothing; "
+            "request an ACM certificate first (docs/deploy.md, Before you start)",
         )
+        check(
+            _CERTIFICATE_ARN.match(str(self.certificate_arn)) is not None,
+            f"web: certificateArn {self.certificate_arn!r} is not an ACM certificate ARN "
+            "(arn:aws:acm:<region>:<account>:certificate/<id>)",
+        )
+        check(
+            bool(self.domain_names),
+            "web: domainNames must list the host names the certificate covers (the stack's "
+            "url and ALLOWED_HOSTS use them)",
+        )
+        for name in self.domain_names:
+            check(
+                _HOST_NAME.fullmatch(str(name)) is not None,
+                f"web: domainNames: {name!r} is not a lowercase host name",
+            )
         self.deployment.check()
+
+    @property
+    def certificate_region(self) -> str:
+        match = _CERTIFICATE_ARN.match(str(self.certificate_arn))
+        return match["region"] if match else ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,9 +256,9 @@ class WorkerConfig:
     spot_percent: int = 0
 
     def check(self) -> None:
-        _check(1 <= self.min_count <= self.max_count, "worker: need 1 <= minCount <= maxCount")
-        _check(0 <= self.spot_percent <= 100, "worker: spotPercent must be 0 to 100")
-        _check(
+        check(1 <= self.min_count <= self.max_count, "worker: need 1 <= minCount <= maxCount")
+        check(0 <= self.spot_percent <= 100, "worker: spotPercent must be 0 to 100")
+        check(
             10 <= self.cpu_target_percent <= 90,
             "worker: cpuTargetPercent must be 10 to 90",
         )
@@ -244,7 +275,7 @@ _FARGATE_MEMORY = {
 
 
 def _check_fargate_size(role: str, cpu: int, memory: int) -> None:
-    _check(
+    check(
         cpu in _FARGATE_MEMORY and memory in _FARGATE_MEMORY[cpu],
         f"{role}: cpu {cpu} with memory {memory} MiB is not a Fargate task size",
     )
@@ -256,6 +287,8 @@ class StackConfig:
 
     stack: str
     app: str = "keel"
+    #: ``aws:region``, when known (the certificate must be in it); None skips that check.
+    region: str | None = None
     #: Full image reference (``repo:tag`` or ``repo@sha256:...``) used by every role.
     #: When empty, the stack's own ECR repository and ``image_tag`` are used.
     image: str | None = None
@@ -271,10 +304,14 @@ class StackConfig:
     enable_exec: bool = False
     log_retention_days: int = 30
     ecr_keep_images: int = 30
+    #: Fargate CPU architecture of every task (one image runs every role).
+    cpu_architecture: str = "X86_64"
     network: NetworkConfig = field(default_factory=NetworkConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     web: WebConfig = field(default_factory=WebConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
+    #: The team's own AWS needs: task-role permissions, egress rules, KMS keys.
+    access: AccessConfig = field(default_factory=AccessConfig)
 
     @property
     def prefix(self) -> str:
@@ -285,54 +322,75 @@ class StackConfig:
     def tags(self) -> dict[str, str]:
         return {"app": self.app, "keel:stack": self.stack, "managed-by": "pulumi"}
 
+    @property
+    def image_platform(self) -> str:
+        """Return the ``docker build --platform`` the stack's tasks can run."""
+        return IMAGE_PLATFORMS[self.cpu_architecture]
+
     def check(self) -> StackConfig:
         """Raise ValueError for the first bad value; return self so calls can chain."""
         for label, value in (("stack", self.stack), ("app", self.app)):
-            _check(
+            check(
                 _STACK_NAME.fullmatch(value) is not None,
                 f"{label} name {value!r} must be lowercase letters, digits and dashes",
             )
-        _check(
+        check(
             len(self.prefix) <= _MAX_PREFIX,
             f"'{self.prefix}' is too long: ALB and target-group names allow "
             f"{_MAX_PREFIX} characters for '<app>-<stack>'",
         )
-        _check(
+        check(
             bool(self.image) != bool(self.image_tag),
             "set exactly one of image (a full reference) or imageTag (a tag in the stack's "
             "own ECR repository)",
         )
         problems = constants.check_timeouts()
-        _check(not problems, "runtime constants disagree: " + "; ".join(problems))
+        check(not problems, "runtime constants disagree: " + "; ".join(problems))
         for name in self.environment:
-            _check(
+            check(
                 SECRET_NAME_PATTERN.search(name) is None,
                 f"environment: {name} looks like a secret; put its ARN under secrets instead",
             )
-            _check(name not in self.secrets, f"{name} is set both as environment and as secret")
+            check(name not in self.secrets, f"{name} is set both as environment and as secret")
         for name, arn in self.secrets.items():
-            _check(
+            check(
                 _SECRET_ARN.match(arn) is not None,
                 f"secrets: {name} must be a Secrets Manager ARN, not {arn!r}",
             )
-        _check(
+        check(
             1 <= self.log_retention_days <= 3653,
             "logRetentionDays must be 1 to 3653 (logs are never kept forever)",
         )
-        _check(self.ecr_keep_images >= 1, "ecrKeepImages must be at least 1")
+        check(self.ecr_keep_images >= 1, "ecrKeepImages must be at least 1")
+        check(
+            self.cpu_architecture in IMAGE_PLATFORMS,
+            f"cpuArchitecture must be one of {', '.join(IMAGE_PLATFORMS)}, "
+            f"not {self.cpu_architecture!r}",
+        )
+        check(
+            self.cpu_architecture == "X86_64" or not self.worker.spot_percent,
+            "worker: spotPercent must be 0 with cpuArchitecture ARM64: Fargate Spot runs "
+            "X86_64 tasks only",
+        )
         _check_fargate_size("web", self.web.cpu, self.web.memory)
         _check_fargate_size("worker", self.worker.cpu, self.worker.memory)
         self.network.check()
         self.database.check()
         self.web.check()
+        check(
+            self.region is None or self.web.certificate_region == self.region,
+            f"web: the certificate is in {self.web.certificate_region}, the stack in "
+            f"{self.region}; an ALB uses certificates of its own region only",
+        )
         self.worker.check()
+        self.access.check()
         return self
 
     def replace(self, **changes: Any) -> StackConfig:
         return dataclasses.replace(self, **changes)
 
     @classmethod
-    def from_pulumi(cls, config: Any, *, stack: str) -> StackConfig:
+    def from_pulumi(cls, config: Any, *, stack: str, region: str | None = None) -> StackConfig:
         """Read a ``pulumi.Config("keel")``; keys are the camelCase names in Pulumi.yaml."""
 
         def section(key: str) -> Mapping[str, Any]:
@@ -344,6 +402,7 @@ class StackConfig:
         worker = section("worker")
         return cls(
             stack=stack,
+            region=region,
             app=config.get("app") or "keel",
             image=config.get("image"),
             image_tag=config.get("imageTag"),
@@ -355,26 +414,14 @@ class StackConfig:
             enable_exec=config.get_bool("enableExec") or False,
             log_retention_days=config.get_int("logRetentionDays") or 30,
             ecr_keep_images=config.get_int("ecrKeepImages") or 30,
-            network=_build(NetworkConfig, network),
-            database=_build(DatabaseConfig, database),
-            web=_build(WebConfig, web, deployment=_build(DeploymentConfig, web.get("deployment"))),
-            worker=_build(WorkerConfig, worker),
+            cpu_architecture=config.get("cpuArchitecture") or "X86_64",
+            network=build(NetworkConfig, network),
+            database=build(DatabaseConfig, database),
+            web=build(WebConfig, web, deployment=build(DeploymentConfig, web.get("deployment"))),
+            worker=build(WorkerConfig, worker),
+            access=AccessConfig.from_values(
+                permissions=section("permissions"),
+                egress=config.get_object("egress"),
+                kms_key_arns=config.get_object("kmsKeyArns"),
+            ),
         ).check()
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def _build(kind: type, values: Mapping[str, Any] | None, **fixed: Any) -> Any:
-    """Build a config dataclass from camelCase keys, refusing keys it does not know."""
-    values = dict(values or {})
-    known = {_camel(f.name): f.name for f in dataclasses.fields(kind)}
-    unknown = sorted(set(values) - set(known))
-    _check(not unknown, f"unknown {kind.__name__} keys: {', '.join(unknown)}")
-    kwargs = {known[key]: value for key, value in values.items() if key in known}
-    for key, value in fixed.items():
-        if value is not None:
-            kwargs[key] = value
-    return kind(**kwargs)

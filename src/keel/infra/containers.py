@@ -1,15 +1,22 @@
-"""Task definitions and ECS services for keel's roles: one image, the role as the command."""
+"""Task definitions for keel's roles: one image, the role as the command."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 import pulumi
 import pulumi_aws as aws
 
 from keel.constants import STOP_TIMEOUT
+
+#: What a keel container may write: the root filesystem is read-only. The image declares
+#: each one a VOLUME, so the bind mount ECS gives it starts with the image's permissions
+#: (/tmp: 1777) instead of root's 0755, which the non-root user could not write.
+WRITABLE_PATHS = ("/tmp",)  # noqa: S108 (a mount point, not a file keel creates)
+#: The tag that marks a task definition whose root filesystem is writable because ECS
+#: Exec is on (its agent writes into the container); the policy pack allows nothing else.
+ECS_EXEC_TAG = "keel:ecs-exec"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +34,12 @@ class ContainerSpec:
     region: pulumi.Input[str]
     #: The container port, for the role the load balancer sends traffic to.
     port: int | None = None
+    #: ECS Exec into this container: its agent needs a writable root filesystem.
+    ecs_exec: bool = False
+
+
+def volume_name(path: str) -> str:
+    return path.strip("/").replace("/", "-")
 
 
 def container_definitions(spec: ContainerSpec) -> pulumi.Output[str]:
@@ -37,10 +50,15 @@ def container_definitions(spec: ContainerSpec) -> pulumi.Output[str]:
         "command": [spec.role],
         "essential": True,
         # SIGTERM, then SIGKILL this much later: gunicorn's graceful timeout and the
-        # worker's drain both fit inside it (keel.constants.check_timeouts).
+        # worker's drain both fit inside it (keel.constants.timeout_relations).
         "stopTimeout": STOP_TIMEOUT,
         # An init process forwards SIGTERM to keel and reaps children (and ECS Exec needs it).
         "linuxParameters": {"initProcessEnabled": True},
+        "readonlyRootFilesystem": not spec.ecs_exec,
+        "mountPoints": [
+            {"sourceVolume": volume_name(path), "containerPath": path, "readOnly": False}
+            for path in WRITABLE_PATHS
+        ],
         "environment": [
             {"name": name, "value": value} for name, value in sorted(spec.environment.items())
         ],
@@ -73,96 +91,47 @@ class TaskSize:
     memory: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class TaskSpec:
+    """One role's task: its container, size, roles and CPU architecture."""
+
+    container: ContainerSpec
+    size: TaskSize
+    execution_role_arn: pulumi.Input[str]
+    task_role_arn: pulumi.Input[str]
+    #: ``X86_64`` or ``ARM64`` (Graviton); the image must be built for it.
+    cpu_architecture: str = "X86_64"
+
+
 def task_definition(
     resource_name: str,
     *,
     family: str,
-    spec: ContainerSpec,
-    size: TaskSize,
-    execution_role_arn: pulumi.Input[str],
-    task_role_arn: pulumi.Input[str],
+    spec: TaskSpec,
     tags: Mapping[str, str],
     opts: pulumi.ResourceOptions,
 ) -> aws.ecs.TaskDefinition:
     """Create a Fargate task definition running one keel role."""
+    if spec.cpu_architecture not in ("X86_64", "ARM64"):
+        raise ValueError(f"task definition: unknown CPU architecture {spec.cpu_architecture!r}")
+    task_tags = dict(tags)
+    if spec.container.ecs_exec:
+        task_tags[ECS_EXEC_TAG] = "enabled"
     return aws.ecs.TaskDefinition(
         resource_name,
         family=family,
         requires_compatibilities=["FARGATE"],
         network_mode="awsvpc",
-        cpu=str(size.cpu),
-        memory=str(size.memory),
-        runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
-        execution_role_arn=execution_role_arn,
-        task_role_arn=task_role_arn,
-        container_definitions=container_definitions(spec),
-        tags=dict(tags),
-        opts=opts,
-    )
-
-
-class ServicePlacement(Protocol):
-    """What every role's service arguments carry (``WebServiceArgs``, ``WorkerServiceArgs``)."""
-
-    @property
-    def cluster_arn(self) -> pulumi.Input[str]: ...
-    @property
-    def min_count(self) -> int: ...
-    @property
-    def private_subnet_ids(self) -> pulumi.Input[Sequence[pulumi.Input[str]]]: ...
-    @property
-    def security_group_id(self) -> pulumi.Input[str]: ...
-    @property
-    def tags(self) -> Mapping[str, str]: ...
-    @property
-    def enable_exec(self) -> bool: ...
-    @property
-    def depends_on(self) -> Sequence[pulumi.Resource]: ...
-
-
-def ecs_service(
-    resource_name: str,
-    *,
-    name: str,
-    args: ServicePlacement,
-    task_definition_arn: pulumi.Input[str],
-    parent: pulumi.Resource,
-    **role_specific: Any,
-) -> aws.ecs.Service:
-    """Create an ECS service for one keel role with the settings every role shares.
-
-    What keel's policies require of every service lives here, once: private subnets and
-    no public IP, the deployment circuit breaker with rollback, new tasks started before
-    old ones stop (100 % / 200 %), and the running count left to autoscaling after the
-    first deployment. ``role_specific`` carries the rest (load balancers, capacity
-    providers, the deployment strategy, alarms).
-    """
-    return aws.ecs.Service(
-        resource_name,
-        name=name,
-        cluster=args.cluster_arn,
-        task_definition=task_definition_arn,
-        desired_count=args.min_count,
-        platform_version="LATEST",
-        network_configuration={
-            "subnets": args.private_subnet_ids,
-            "security_groups": [args.security_group_id],
-            "assign_public_ip": False,
+        cpu=str(spec.size.cpu),
+        memory=str(spec.size.memory),
+        runtime_platform={
+            "operating_system_family": "LINUX",
+            "cpu_architecture": spec.cpu_architecture,
         },
-        deployment_controller={"type": "ECS"},
-        deployment_circuit_breaker={"enable": True, "rollback": True},
-        # Start the new tasks before stopping old ones: the web's health checks and the
-        # worker's resumed runs both need somewhere to go.
-        deployment_minimum_healthy_percent=100,
-        deployment_maximum_percent=200,
-        availability_zone_rebalancing="ENABLED",
-        enable_execute_command=args.enable_exec,
-        enable_ecs_managed_tags=True,
-        propagate_tags="SERVICE",
-        tags=dict(args.tags),
-        # Autoscaling owns the running count after the first deployment.
-        opts=pulumi.ResourceOptions(
-            parent=parent, depends_on=list(args.depends_on), ignore_changes=["desiredCount"]
-        ),
-        **role_specific,
+        execution_role_arn=spec.execution_role_arn,
+        task_role_arn=spec.task_role_arn,
+        container_definitions=container_definitions(spec.container),
+        volumes=[{"name": volume_name(path)} for path in WRITABLE_PATHS],
+        tags=task_tags,
+        opts=opts,
     )

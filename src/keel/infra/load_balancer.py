@@ -28,7 +28,8 @@ class LoadBalancerArgs:
     security_group_id: pulumi.Input[str]
     account_id: pulumi.Input[str]
     tags: Mapping[str, str]
-    certificate_arn: str | None = None
+    #: ACM certificate of the ALB's region for the host names users reach it by.
+    certificate_arn: str
     deletion_protection: bool = False
 
 
@@ -38,14 +39,20 @@ class LoadBalancer(pulumi.ComponentResource):
     ECS native deployments (canary, linear, blue/green) register the new revision in the
     alternate target group and move traffic by rewriting the rule's weights, so Pulumi
     ignores changes to the rule's actions. Both target groups check keel's health path
-    with keel's timings. With a certificate the ALB serves HTTPS (TLS 1.2+) and redirects
-    HTTP to it.
+    with keel's timings. The ALB serves HTTPS (TLS 1.2+) on 443, where the production
+    rule lives, and port 80 only redirects to it. There is no HTTP-only variant: the
+    listeners and the rule never change port or listener, so a certificate change is an
+    in-place update, never a second listener on a port or a recreated rule pointing at
+    the target group ECS has since made idle (docs/adr/0006-first-deploy.md).
     """
 
     alb: aws.lb.LoadBalancer
     primary: aws.lb.TargetGroup
     alternate: aws.lb.TargetGroup
+    #: HTTPS on 443: the production rule's listener.
     listener: aws.lb.Listener
+    #: HTTP on 80: redirects to HTTPS.
+    redirect: aws.lb.Listener
     production_rule: aws.lb.ListenerRule
     #: The role ECS assumes to rewrite the production rule during deployments.
     ecs_role: aws.iam.Role
@@ -54,7 +61,7 @@ class LoadBalancer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
     ):
-        if args.certificate_arn is not None and not args.certificate_arn.startswith("arn:"):
+        if not args.certificate_arn.startswith("arn:"):
             raise ValueError("load balancer: certificate_arn must be an ACM certificate ARN")
         problems = constants.check_timeouts()
         if problems:
@@ -80,7 +87,6 @@ class LoadBalancer(pulumi.ComponentResource):
             self._target_group(suffix, args, tags, child) for suffix in ("a", "b")
         )
 
-        https = args.certificate_arn is not None
         not_found: aws.lb.ListenerDefaultActionArgsDict = {
             "type": "fixed-response",
             "fixed_response": {
@@ -90,35 +96,30 @@ class LoadBalancer(pulumi.ComponentResource):
             },
         }
         self.listener = aws.lb.Listener(
-            "https" if https else "http",
+            "https",
             load_balancer_arn=self.alb.arn,
-            port=443 if https else 80,
-            protocol="HTTPS" if https else "HTTP",
-            ssl_policy=TLS_POLICY if https else None,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=TLS_POLICY,
             certificate_arn=args.certificate_arn,
             default_actions=[not_found],
             tags=tags,
             opts=child,
         )
-        if https:
-            aws.lb.Listener(
-                "http-redirect",
-                load_balancer_arn=self.alb.arn,
-                port=80,
-                protocol="HTTP",
-                default_actions=[
-                    {
-                        "type": "redirect",
-                        "redirect": {
-                            "port": "443",
-                            "protocol": "HTTPS",
-                            "status_code": "HTTP_301",
-                        },
-                    }
-                ],
-                tags=tags,
-                opts=child,
-            )
+        self.redirect = aws.lb.Listener(
+            "http-redirect",
+            load_balancer_arn=self.alb.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[
+                {
+                    "type": "redirect",
+                    "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"},
+                }
+            ],
+            tags=tags,
+            opts=child,
+        )
         self.production_rule = aws.lb.ListenerRule(
             "production",
             listener_arn=self.listener.arn,
@@ -167,8 +168,7 @@ class LoadBalancer(pulumi.ComponentResource):
             policy_arn=ECS_LOAD_BALANCER_POLICY,
             opts=child,
         )
-        scheme = "https" if https else "http"
-        self.url = self.alb.dns_name.apply(lambda dns: f"{scheme}://{dns}")
+        self.url = self.alb.dns_name.apply(lambda dns: f"https://{dns}")
         self.register_outputs(
             {
                 "url": self.url,

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_command as command
 
-from keel.infra.containers import ContainerSpec, TaskSize, task_definition
+from keel.infra.containers import TaskSpec, task_definition
 
 #: ``aws ecs wait tasks-stopped`` gives up after 10 minutes; wait this many times.
 MAX_WAITS = 6
@@ -53,10 +53,7 @@ echo "keel migrate: done"
 class MigrationArgs:
     prefix: str
     cluster_name: pulumi.Input[str]
-    container: ContainerSpec
-    size: TaskSize
-    execution_role_arn: pulumi.Input[str]
-    task_role_arn: pulumi.Input[str]
+    task: TaskSpec
     private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     security_group_id: pulumi.Input[str]
     tags: Mapping[str, str]
@@ -80,35 +77,35 @@ class Migration(pulumi.ComponentResource):
     family: str
 
     def __init__(self, name: str, args: MigrationArgs, opts: pulumi.ResourceOptions | None = None):
-        if args.container.role != "migrate" or args.container.port is not None:
+        container = args.task.container
+        if container.role != "migrate" or container.port is not None:
             raise ValueError("migration: the container must be role 'migrate' with no port")
+        if container.ecs_exec:
+            # run-task starts it without --enable-execute-command: its root stays read-only.
+            raise ValueError("migration: the one-off task never runs ECS Exec")
         super().__init__("keel:aws:Migration", name, None, opts)
-        tags = dict(args.tags)
         self.family = f"{args.prefix}-migrate"
         self.task_definition = task_definition(
             "migrate",
             family=self.family,
-            spec=args.container,
-            size=args.size,
-            execution_role_arn=args.execution_role_arn,
-            task_role_arn=args.task_role_arn,
-            tags=tags,
+            spec=args.task,
+            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.run = command.local.Command(
             "migrate",
             create=RUN_MIGRATION,
             environment={
-                "AWS_REGION": args.container.region,
+                "AWS_REGION": container.region,
                 "CLUSTER": args.cluster_name,
                 "TASK_DEFINITION": self.family,
                 "SUBNETS": pulumi.Output.from_input(args.private_subnet_ids).apply(_comma_list),
                 "SECURITY_GROUPS": args.security_group_id,
-                "IMAGE": args.container.image,
-                "LOG_GROUP": args.container.log_group,
+                "IMAGE": container.image,
+                "LOG_GROUP": container.log_group,
                 "MAX_WAITS": str(MAX_WAITS),
             },
-            triggers=[args.container.image],
+            triggers=[container.image],
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[self.task_definition, *args.depends_on],

@@ -1,4 +1,4 @@
-"""The IAM roles keel's tasks run with: one for ECS to start them, one for the app itself."""
+"""The IAM roles keel's tasks run with: one for ECS to start them, one per task role."""
 
 from __future__ import annotations
 
@@ -8,12 +8,18 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from keel.infra.access_config import TASK_ROLES, RolePermissions, managed_policy_name
+
 ECR_PULL_ACTIONS = (
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
     "ecr:GetDownloadUrlForLayer",
 )
 BEDROCK_INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
+#: The roles that serve the app (and so call models, and take ECS Exec sessions).
+SERVICE_ROLES = ("web", "worker")
+#: The name of the execution role's inline policy (the policy pack finds it by name).
+EXECUTION_POLICY_NAME = "keel-execution"
 #: What the ECS Exec agent inside a task needs (only when ECS Exec is on).
 EXEC_ACTIONS = (
     "ssmmessages:CreateControlChannel",
@@ -70,30 +76,51 @@ class TaskRolesArgs:
     tags: Mapping[str, str]
     bedrock_models: Sequence[str] = field(default_factory=tuple)
     enable_exec: bool = False
+    #: KMS keys the injected secrets are encrypted with (customer managed keys).
+    kms_key_arns: Sequence[str] = ()
+    #: Task role -> what the team's code needs beyond keel's own calls.
+    permissions: Mapping[str, RolePermissions] = field(default_factory=dict)
 
 
 class TaskRoles(pulumi.ComponentResource):
-    """The execution role (pull the image, write logs, read exactly the injected secrets)
-    and the task role (what keel's code may call: Bedrock models if configured)."""
+    """The execution role (pull the image, write logs, read exactly the injected secrets,
+    decrypt them with the configured KMS keys) and one task role per keel role (what its
+    code may call: Bedrock models and ECS Exec for web and worker if configured, and the
+    team's own statements and managed policies for each role)."""
 
     execution_role: aws.iam.Role
-    task_role: aws.iam.Role
+    #: Role (web, worker, migrate) -> its task role.
+    task_roles: dict[str, aws.iam.Role]
 
     def __init__(self, name: str, args: TaskRolesArgs, opts: pulumi.ResourceOptions | None = None):
         if not args.log_group_arns:
             raise ValueError("task roles: at least one log group is required")
         if any(not model for model in args.bedrock_models):
             raise ValueError("task roles: a Bedrock model id cannot be empty")
+        unknown = sorted(set(args.permissions) - set(TASK_ROLES))
+        if unknown:
+            raise ValueError(f"task roles: permissions for unknown roles {unknown}")
         super().__init__("keel:aws:TaskRoles", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        tags = dict(args.tags)
+        self._args = args
+        self._tags = dict(args.tags)
+        self.execution_role = self._execution_role()
+        self.task_roles = {role: self._task_role(role) for role in TASK_ROLES}
+        self.register_outputs(
+            {
+                "execution_role": self.execution_role.arn,
+                **{f"{role}_task_role": task.arn for role, task in self.task_roles.items()},
+            }
+        )
 
-        self.execution_role = aws.iam.Role(
+    def _execution_role(self) -> aws.iam.Role:
+        args = self._args
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
             "execution",
             name=f"{args.prefix}-execution",
             description="ECS starts keel tasks with this: image pull, logs, injected secrets",
             assume_role_policy=_trust_policy("ecs-tasks.amazonaws.com", args.account_id),
-            tags=tags,
+            tags=self._tags,
             opts=child,
         )
         statements: list[dict] = [
@@ -125,25 +152,48 @@ class TaskRoles(pulumi.ComponentResource):
                     "Resource": list(args.secret_arns),
                 }
             )
+        if args.kms_key_arns:
+            # A secret under a customer managed key is decrypted by the role that reads
+            # it; only when Secrets Manager asks, so the role cannot decrypt anything else.
+            statements.append(
+                {
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": list(args.kms_key_arns),
+                    "Condition": {
+                        "StringEquals": {
+                            "kms:ViaService": pulumi.Output.concat(
+                                "secretsmanager.", args.region, ".amazonaws.com"
+                            )
+                        }
+                    },
+                }
+            )
         aws.iam.RolePolicy(
             "execution",
-            name="keel-execution",
-            role=self.execution_role.id,
+            name=EXECUTION_POLICY_NAME,
+            role=role.id,
             policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
             opts=child,
         )
+        return role
 
-        self.task_role = aws.iam.Role(
-            "task",
-            name=f"{args.prefix}-task",
-            description="keel's code runs with this: Bedrock models if configured",
+    def _task_role(self, role_name: str) -> aws.iam.Role:
+        args = self._args
+        child = pulumi.ResourceOptions(parent=self)
+        resource = f"task-{role_name}"
+        role = aws.iam.Role(
+            resource,
+            name=f"{args.prefix}-{role_name}-task",
+            description=f"keel's {role_name} code runs with this",
             assume_role_policy=_trust_policy("ecs-tasks.amazonaws.com", args.account_id),
-            tags=tags,
+            tags={**self._tags, "keel:role": role_name},
             opts=child,
         )
-        task_statements: list[dict] = []
-        if args.bedrock_models:
-            task_statements.append(
+        permissions = args.permissions.get(role_name) or RolePermissions()
+        statements: list = []
+        if args.bedrock_models and role_name in SERVICE_ROLES:
+            statements.append(
                 {
                     "Effect": "Allow",
                     "Action": list(BEDROCK_INVOKE_ACTIONS),
@@ -154,20 +204,22 @@ class TaskRoles(pulumi.ComponentResource):
                     ),
                 }
             )
-        if args.enable_exec:
-            task_statements.append(
-                {"Effect": "Allow", "Action": list(EXEC_ACTIONS), "Resource": "*"}
-            )
-        if task_statements:
+        if args.enable_exec and role_name in SERVICE_ROLES:
+            statements.append({"Effect": "Allow", "Action": list(EXEC_ACTIONS), "Resource": "*"})
+        statements += [dict(statement) for statement in permissions.statements]
+        if statements:
             aws.iam.RolePolicy(
-                "task",
+                resource,
                 name="keel-task",
-                role=self.task_role.id,
-                policy=pulumi.Output.json_dumps(
-                    {"Version": "2012-10-17", "Statement": task_statements}
-                ),
+                role=role.id,
+                policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
                 opts=child,
             )
-        self.register_outputs(
-            {"execution_role": self.execution_role.arn, "task_role": self.task_role.arn}
-        )
+        for arn in permissions.managed_policy_arns:
+            aws.iam.RolePolicyAttachment(
+                f"{resource}-{managed_policy_name(arn)}",
+                role=role.name,
+                policy_arn=arn,
+                opts=child,
+            )
+        return role

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from keel.constants import PORT
+from keel.infra.access_config import TASK_ROLES, EgressRule
 
 ANYWHERE = "0.0.0.0/0"
 #: The only ports open to the internet, and only on the ALB.
@@ -20,15 +23,18 @@ class SecurityGroupsArgs:
     vpc_id: pulumi.Input[str]
     prefix: str
     tags: Mapping[str, str]
+    #: The team's own outbound needs (Redis, SMTP, a partner API), per task role.
+    egress: Sequence[EgressRule] = ()
 
 
 class SecurityGroups(pulumi.ComponentResource):
     """One group for the ALB and one per task role.
 
     The internet reaches only the ALB, on 80 and 443; the web tasks accept keel's port
-    only from the ALB's group; worker and migration tasks accept nothing. Rules are
-    separate resources (not inline blocks) so the tests and the policy pack see each one.
-    The database adds its own ingress from these groups.
+    only from the ALB's group; worker and migration tasks accept nothing. Tasks send
+    HTTPS anywhere, and what ``egress`` adds for their role. Rules are separate
+    resources (not inline blocks) so the tests and the policy pack see each one. The
+    database adds its own ingress from these groups.
     """
 
     alb: aws.ec2.SecurityGroup
@@ -41,6 +47,8 @@ class SecurityGroups(pulumi.ComponentResource):
     ):
         if not args.prefix:
             raise ValueError("security groups: prefix is required")
+        for rule in args.egress:
+            rule.check()
         super().__init__("keel:aws:SecurityGroups", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
@@ -108,6 +116,9 @@ class SecurityGroups(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
+        for rule in args.egress:
+            for role in rule.roles:
+                self._egress(role, rule, tags, child)
         self.register_outputs(
             {
                 "alb": self.alb.id,
@@ -119,4 +130,30 @@ class SecurityGroups(pulumi.ComponentResource):
 
     def task_groups(self) -> dict[str, aws.ec2.SecurityGroup]:
         """Return the groups of every task role, by role."""
-        return {"web": self.web, "worker": self.worker, "migrate": self.migrate}
+        groups = {"web": self.web, "worker": self.worker, "migrate": self.migrate}
+        return {role: groups[role] for role in TASK_ROLES}
+
+    def _egress(
+        self, role: str, rule: EgressRule, tags: dict[str, str], child: pulumi.ResourceOptions
+    ) -> None:
+        from_port, to_port = rule.ports
+        for destination in rule.destinations:
+            # One rule per destination, named by it, so adding one never replaces another.
+            target: dict[str, str] = {}
+            if destination.startswith("pl-"):
+                target["prefix_list_id"] = destination
+            elif ipaddress.ip_network(destination).version == 4:
+                target["cidr_ipv4"] = destination
+            else:
+                target["cidr_ipv6"] = destination
+            aws.vpc.SecurityGroupEgressRule(
+                f"{role}-out-{rule.name}-{re.sub(r'[^a-z0-9]+', '-', destination.lower())}",
+                security_group_id=self.task_groups()[role].id,
+                ip_protocol=rule.protocol,
+                from_port=from_port,
+                to_port=to_port,
+                description=rule.description or f"{rule.name} (keel:egress)",
+                tags=tags,
+                opts=child,
+                **target,
+            )

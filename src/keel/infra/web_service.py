@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -11,7 +11,7 @@ import pulumi_aws as aws
 from keel import constants
 from keel.infra import autoscaling
 from keel.infra.config import DeploymentConfig
-from keel.infra.containers import ContainerSpec, TaskSize, ecs_service, task_definition
+from keel.infra.service import ServiceArgs, cpu_scaling, ecs_service, service_task_definition
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,27 +28,13 @@ class WebTraffic:
 
 @dataclass(frozen=True, kw_only=True)
 class WebServiceArgs:
-    prefix: str
-    cluster_arn: pulumi.Input[str]
-    cluster_name: pulumi.Input[str]
-    container: ContainerSpec
-    size: TaskSize
-    execution_role_arn: pulumi.Input[str]
-    task_role_arn: pulumi.Input[str]
-    private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    security_group_id: pulumi.Input[str]
+    service: ServiceArgs
     traffic: WebTraffic
     deployment: DeploymentConfig
     #: CloudWatch alarms that roll a deployment back (5xx rate, unhealthy targets).
     rollback_alarm_names: pulumi.Input[Sequence[pulumi.Input[str]]]
-    min_count: int
-    max_count: int
-    cpu_target_percent: float
+    #: ALB requests a minute per running task that autoscaling aims for.
     requests_per_task_target: float
-    tags: Mapping[str, str]
-    enable_exec: bool = False
-    #: Resources the service waits for: the migration, so new code meets a migrated schema.
-    depends_on: Sequence[pulumi.Resource] = ()
 
 
 def deployment_configuration(
@@ -90,25 +76,16 @@ class WebService(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WebServiceArgs, opts: pulumi.ResourceOptions | None = None):
         args.deployment.check()
-        if args.container.role != "web" or args.container.port != constants.PORT:
+        args.service.check("web service")
+        container = args.service.task.container
+        if container.role != "web" or container.port != constants.PORT:
             raise ValueError(f"web service: the container must be role 'web' on {constants.PORT}")
-        if not 1 <= args.min_count <= args.max_count:
-            raise ValueError("web service: need 1 <= min_count <= max_count")
+        if args.requests_per_task_target <= 0:
+            raise ValueError("web service: requests_per_task_target must be positive")
         super().__init__("keel:aws:WebService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        tags = dict(args.tags)
-        service_name = f"{args.prefix}-web"
 
-        self.task_definition = task_definition(
-            "web",
-            family=service_name,
-            spec=args.container,
-            size=args.size,
-            execution_role_arn=args.execution_role_arn,
-            task_role_arn=args.task_role_arn,
-            tags=tags,
-            opts=child,
-        )
+        self.task_definition = service_task_definition(args.service, parent=self)
         load_balancer: aws.ecs.ServiceLoadBalancerArgsDict = {
             "target_group_arn": args.traffic.primary_target_group_arn,
             "container_name": "web",
@@ -121,9 +98,7 @@ class WebService(pulumi.ComponentResource):
                 "role_arn": args.traffic.ecs_load_balancer_role_arn,
             }
         self.service = ecs_service(
-            "web",
-            name=service_name,
-            args=args,
+            args.service,
             task_definition_arn=self.task_definition.arn,
             parent=self,
             launch_type="FARGATE",
@@ -136,23 +111,12 @@ class WebService(pulumi.ComponentResource):
                 "rollback": True,
             },
         )
-        target = autoscaling.scalable_target(
-            "web",
-            cluster_name=args.cluster_name,
-            service_name=self.service.name,
-            min_count=args.min_count,
-            max_count=args.max_count,
-            tags=tags,
-            opts=child,
-        )
-        autoscaling.cpu_policy(
-            "web-cpu", target=target, target_percent=args.cpu_target_percent, opts=child
-        )
+        target = cpu_scaling(args.service, self.service, parent=self)
         autoscaling.requests_per_task_policy(
             "web-requests",
             target=target,
             load_balancer_arn_suffix=args.traffic.load_balancer_arn_suffix,
-            cluster_name=args.cluster_name,
+            cluster_name=args.service.cluster_name,
             service_name=self.service.name,
             requests_per_task_per_minute=args.requests_per_task_target,
             opts=child,
