@@ -11,6 +11,8 @@ from tests.processes import base_environment, run_keel, scratch_database
 #: all wait at the end on one of them. Items of a file stay together (a stable sort).
 SLOWEST_FIRST = (
     "tests/reliability/test_database_outage.py",
+    "tests/e2e/test_adopting.py",
+    "tests/e2e/test_adopting_steps.py",
     "tests/test_readme.py",
     "tests/e2e/test_preflight.py",
     "tests/e2e/test_container_contract.py",

@@ -13,6 +13,7 @@ from keel.health.checks import (
     HEALTH_MIDDLEWARE,
     check_health_middleware_first,
     check_health_urls_included,
+    check_json_logs,
     check_static_root,
     check_task_ips_allowed,
 )
@@ -73,3 +74,10 @@ def test_static_files_need_a_root_to_be_collected_into(settings: Settings) -> No
     settings.STATIC_ROOT = None
     [error] = check_static_root()
     assert error.id == "keel.E005"
+
+
+def test_logs_should_be_keels_json_lines(settings: Settings) -> None:
+    assert check_json_logs() == []
+    settings.LOGGING = {"version": 1}
+    [warning] = check_json_logs()
+    assert warning.id == "keel.W006"

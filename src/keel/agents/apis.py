@@ -15,8 +15,9 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import exceptions, serializers, status
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -61,7 +62,24 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
-class RunListCreateApi(APIView):
+class RunsApiView(APIView):
+    """What every runs endpoint needs, whatever the project's REST_FRAMEWORK defaults are.
+
+    A project adopting keel keeps its own DRF defaults (often session and basic
+    authentication, AllowAny); the runs API always takes a token or a session and always
+    requires a signed-in user.
+    """
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+
+
+class RunPagination(PageNumberPagination):
+    #: Set here, not from the project's PAGE_SIZE, which a project may not have.
+    page_size = 50
+
+
+class RunListCreateApi(RunsApiView):
     # POST only (the throttle ignores GET): RUNS_CREATE_RATE per user.
     throttle_classes = [RunCreateRateThrottle]
 
@@ -74,7 +92,7 @@ class RunListCreateApi(APIView):
         filters = RunListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         runs = selectors.run_list(owner=request.user, **filters.validated_data)
-        paginator = PageNumberPagination()
+        paginator = RunPagination()
         page = paginator.paginate_queryset(runs, request, view=self)
         return paginator.get_paginated_response(RunSerializer(page, many=True).data)
 
@@ -115,7 +133,7 @@ class RunListCreateApi(APIView):
         )
 
 
-class RunDetailApi(APIView):
+class RunDetailApi(RunsApiView):
     @extend_schema(
         operation_id="runs_retrieve",
         responses={200: RunSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND},
@@ -125,7 +143,7 @@ class RunDetailApi(APIView):
         return Response(RunSerializer(run).data)
 
 
-class RunCancelApi(APIView):
+class RunCancelApi(RunsApiView):
     @extend_schema(
         operation_id="runs_cancel",
         request=None,

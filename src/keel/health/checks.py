@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 from django.http.request import validate_host
 from django.urls import Resolver404, resolve
 
@@ -87,5 +87,25 @@ def check_static_root(**kwargs: Any) -> list[Error]:
             hint='Set STATIC_ROOT = env.string("STATIC_ROOT", str(BASE_DIR / "staticfiles")) '
             "(keel's image sets STATIC_ROOT=/app/staticfiles and runs collectstatic).",
             id="keel.E005",
+        )
+    ]
+
+
+@register()
+def check_json_logs(**kwargs: Any) -> list[Warning]:
+    """Logs on ECS go to CloudWatch from stdout: keel's JSON lines, searchable by field."""
+    from keel.logs import JsonFormatter
+
+    formatters = (getattr(settings, "LOGGING", None) or {}).get("formatters", {})
+    factories = {str(formatter.get("()", "")) for formatter in formatters.values()}
+    if f"{JsonFormatter.__module__}.{JsonFormatter.__qualname__}" in factories:
+        return []
+    return [
+        Warning(
+            "The logs are not keel's JSON lines on stdout.",
+            hint='Set LOGGING = keel.logs.logging_config(env.string("LOG_LEVEL", "INFO")'
+            ".upper()): CloudWatch Logs Insights then searches every line by request id and "
+            "trace id, and unhandled errors are logged outside DEBUG.",
+            id="keel.W006",
         )
     ]

@@ -39,7 +39,12 @@ class Written:
 def render(template: str, project: Project) -> str:
     """Fill a template's ``{{keel:...}}`` placeholders; refuse one left unfilled."""
     text = (resources.files("keel.runtime.init") / "templates" / template).read_text()
-    values = {"name": project.name, "settings_module": project.settings_module}
+    values = {
+        "name": project.name,
+        "settings_module": project.settings_module,
+        # Pulumi's language host builds the program's environment the project's way.
+        "toolchain": project.dependencies,
+    }
     for key, value in values.items():
         text = text.replace("{{keel:" + key + "}}", value)
     if "{{keel:" in text:

@@ -1,0 +1,188 @@
+"""A team's existing project adopts keel by following docs/adopting.md, as written.
+
+For the oldest and the newest Django keel supports: keel's wheel in a fresh virtual
+environment, a project made with ``django-admin startproject`` plus a DRF app of its own,
+docs/adopting.md's settings and URL blocks applied and its commands run, then the
+project served with ``keel web`` and ``keel worker`` (tests/adopting.py builds it all).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.adopting import (
+    FLAVOURS,
+    HOST,
+    MIGRATE_STEP,
+    Environment,
+    adopt,
+    build_wheel,
+    make_environment,
+    make_project,
+    project_environment,
+    run,
+    shell_commands,
+)
+from tests.processes import KeelProcess, free_port
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheel(tmp_path_factory)
+
+
+@dataclass
+class Adopted:
+    root: Path
+    environment: Environment
+    web: KeelProcess
+    worker: KeelProcess
+    init_output: str
+    preflight_output: str
+
+
+@pytest.fixture(scope="module", params=sorted(FLAVOURS))
+def adopted(
+    request: pytest.FixtureRequest, wheel: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Adopted]:
+    directory = tmp_path_factory.mktemp(f"adopt-{request.param}")
+    environment = make_environment(wheel, directory, request.param)
+    root = make_project(environment, directory)
+    adopt(root)
+    # A task gets DATABASE_URL or DATABASE_HOST from the stack; here, a file of its own.
+    env = project_environment(root, DATABASE_URL=f"sqlite:///{root / 'var' / 'db.sqlite3'}")
+    env.pop("SQLITE_PATH")
+    assert shell_commands(11) == ["keel init"]
+    init = run([environment.keel, "init"], cwd=root, env=env)
+    assert init.returncode == 0, init.stderr
+    assert shell_commands(MIGRATE_STEP) == ["keel migrate"]
+    migrate = run([environment.keel, "migrate"], cwd=root, env=env)
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    assert shell_commands(13) == ["keel preflight"]
+    preflight = run([environment.keel, "preflight", "--interval", "0.2"], cwd=root, env=env)
+    assert preflight.returncode == 0, preflight.stdout + preflight.stderr
+    port = free_port()
+    # Plain HTTP on loopback: no ALB in front to say the client used HTTPS.
+    serving = {**env, "SECURE_SSL_REDIRECT": "false"}
+    web = KeelProcess(
+        args=["web", "--bind", f"127.0.0.1:{port}"],
+        environment=serving,
+        log_path=directory / "web.log",
+        port=port,
+        keel=environment.keel,
+        cwd=root,
+    ).start()
+    worker = KeelProcess(
+        args=["worker"],
+        environment=serving,
+        log_path=directory / "worker.log",
+        keel=environment.keel,
+        cwd=root,
+    ).start()
+    try:
+        web.wait_healthy(timeout=60)
+        yield Adopted(root, environment, web, worker, init.stdout, preflight.stdout)
+    finally:
+        web.stop()
+        worker.stop()
+
+
+def test_keel_init_found_the_project_and_wrote_its_files(adopted: Adopted) -> None:
+    assert "settings module   shop.settings (from manage.py)" in adopted.init_output
+    assert "WSGI application  shop.wsgi.application" in adopted.init_output
+    for path in ("Dockerfile", ".dockerignore", "infra/__main__.py", "infra/Pulumi.dev.yaml"):
+        assert (adopted.root / path).is_file()
+    again = run(
+        [adopted.environment.keel, "init"], cwd=adopted.root, env=project_environment(adopted.root)
+    )
+    assert again.returncode == 0
+    assert "wrote" not in again.stdout
+
+
+def test_preflight_is_green_after_the_steps(adopted: Adopted) -> None:
+    assert "preflight passed" in adopted.preflight_output
+    assert "FAIL" not in adopted.preflight_output
+
+
+def test_healthz_answers_any_host_and_the_projects_own_api_keeps_host_validation(
+    adopted: Adopted,
+) -> None:
+    url = adopted.web.url
+    assert httpx.get(f"{url}/healthz", headers={"Host": "10.1.2.3"}, timeout=10).status_code == 200
+    created = httpx.post(
+        f"{url}/catalog/products/",
+        json={"name": "kettle", "price_cents": 2500},
+        headers={"Host": HOST},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    listed = httpx.get(f"{url}/catalog/products/", headers={"Host": HOST}, timeout=10)
+    assert [product["name"] for product in listed.json()] == ["kettle"]
+    assert (
+        httpx.get(
+            f"{url}/catalog/products/", headers={"Host": "evil.example.com"}, timeout=10
+        ).status_code
+        == 400
+    )
+
+
+def test_the_projects_own_streaming_view_streams(adopted: Adopted) -> None:
+    url = adopted.web.url
+    for name in ("lamp", "rug", "sofa"):
+        httpx.post(
+            f"{url}/catalog/products/",
+            json={"name": name, "price_cents": 1},
+            headers={"Host": HOST},
+            timeout=10,
+        )
+    arrivals: list[tuple[float, float]] = []
+    with httpx.stream(
+        "GET", f"{url}/catalog/export/", headers={"Host": HOST}, timeout=20
+    ) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line:
+                arrivals.append((time.time(), float(line.split()[1])))
+    assert len(arrivals) >= 3
+    # Each line reached the client as it was made, not all at the end.
+    assert all(arrived - made < 0.3 for arrived, made in arrivals)
+    assert arrivals[-1][0] - arrivals[0][0] > 0.7
+
+
+def test_a_demo_agent_run_streams_over_sse(adopted: Adopted) -> None:
+    token = run(
+        [adopted.environment.keel, "manage", "create_api_user", "alice"],
+        cwd=adopted.root,
+        env=project_environment(adopted.root),
+    )
+    assert token.returncode == 0, token.stderr
+    headers = {"Host": HOST, "Authorization": f"Token {token.stdout.strip()}"}
+    created = httpx.post(
+        f"{adopted.web.url}/api/runs/",
+        json={"agent": "demo", "input": {"prompt": "hello", "steps": 2, "step_delay": 0.1}},
+        headers=headers,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    events: list[str] = []
+    with httpx.stream(
+        "GET",
+        f"{adopted.web.url}/api/runs/{created.json()['id']}/events/",
+        headers=headers,
+        timeout=60,
+    ) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line[6:])["type"])
+    assert "token" in events
+    assert events.count("tool_call") == 2
+    assert events[-1] == "status"
