@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: The settings module a keel role loads when ``DJANGO_SETTINGS_MODULE`` is not set, and
-#: the one the Pulumi program gives the containers unless the stack says otherwise.
+#: The settings module the Pulumi program gives the containers when the stack does not
+#: set ``keel:djangoSettingsModule`` (the example project's; ``keel init`` writes a
+#: project's own into its stack files). Roles themselves read it from the environment or
+#: the project's manage.py (keel.conf.ensure_settings_module).
 DEFAULT_SETTINGS_MODULE = "example.settings"
 
 #: The port every keel container listens on and the target group forwards to.
