@@ -163,12 +163,21 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Agent runs and their event streams.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # The runs events stream is a plain Django view (SSE); this hook documents it.
+    # Request bodies get their own components, so a required string says minLength 1
+    # (the server refuses a blank one) without claiming the same of responses.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The runs events stream is a plain Django view (SSE); these hooks document it and
+    # link a created run's id to the endpoints that take it (keel.agents.schema).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "keel.agents.schema.add_run_events_endpoint",
+        "keel.agents.schema.add_run_links",
     ],
 }
+
+# The demo endpoints (example/demo/views.py) answer anonymous callers only where this is
+# on: by default under DEBUG (`make run`), never in production (docs/configuration.md).
+DEMO_ENDPOINTS_PUBLIC = env.boolean("DEMO_ENDPOINTS_PUBLIC", DEBUG)
 
 # Agent runs (keel.agents): the modules that register this project's agents. Every other
 # keel setting has its default in keel and an environment variable (docs/configuration.md).

@@ -19,6 +19,7 @@ SLOWEST_FIRST = (
     "tests/e2e/test_runs_durability.py",
     "tests/e2e/test_runs.py",
     "tests/security/test_api_abuse.py",
+    "tests/security/test_api_conformance.py",
     "tests/e2e/test_health.py",
     "tests/e2e/test_runs_deploy.py",
     "tests/e2e/test_runs_concurrency.py",

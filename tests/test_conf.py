@@ -9,7 +9,14 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from pytest_django.fixtures import Settings
 
-from keel.conf import Env, Setting, database_config, ensure_settings_module, load_env_file
+from keel.conf import (
+    Env,
+    Setting,
+    database_config,
+    ensure_settings_module,
+    forwarded_allow_ips,
+    load_env_file,
+)
 
 
 def test_missing_required_variable_names_it() -> None:
@@ -189,3 +196,14 @@ def test_without_either_keel_says_what_to_set(
     monkeypatch.delenv("DJANGO_SETTINGS_MODULE")
     with pytest.raises(ImproperlyConfigured, match="Set the environment variable DJANGO_SETTINGS"):
         ensure_settings_module()
+
+
+def test_trusted_proxies_default_to_loopback_and_take_networks_or_a_star() -> None:
+    assert forwarded_allow_ips(Env({})) == ["127.0.0.1", "::1"]
+    assert forwarded_allow_ips(Env({"FORWARDED_ALLOW_IPS": "10.0.0.0/16, fd00::/8"})) == [
+        "10.0.0.0/16",
+        "fd00::/8",
+    ]
+    assert forwarded_allow_ips(Env({"FORWARDED_ALLOW_IPS": "*"})) == ["*"]
+    with pytest.raises(ImproperlyConfigured, match="FORWARDED_ALLOW_IPS has 'the-alb'"):
+        forwarded_allow_ips(Env({"FORWARDED_ALLOW_IPS": "10.0.0.0/16,the-alb"}))

@@ -9,6 +9,7 @@ naming the variable and what it expected.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping, MutableMapping
@@ -240,6 +241,30 @@ DEFAULT_WEB_THREADS = 8
 def web_threads(environ: Env = env) -> int:
     """``WEB_THREADS``: the WSGI pool of an ``asgi`` web worker, or gthread's threads."""
     return int(environ.integer("WEB_THREADS", DEFAULT_WEB_THREADS, minimum=1, maximum=256))
+
+
+#: The proxies gunicorn believes X-Forwarded-* from when ``FORWARDED_ALLOW_IPS`` is unset.
+DEFAULT_FORWARDED_ALLOW_IPS = ["127.0.0.1", "::1"]
+
+
+def forwarded_allow_ips(environ: Env = env) -> list[str]:
+    """``FORWARDED_ALLOW_IPS``: addresses or CIDR networks (or ``*``) of trusted proxies.
+
+    Gunicorn believes ``X-Forwarded-Proto`` only from these peers, and keel believes
+    ``X-Forwarded-For`` (the client's address) only from them too: one list for both.
+    """
+    entries = environ.items("FORWARDED_ALLOW_IPS", DEFAULT_FORWARDED_ALLOW_IPS)
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"FORWARDED_ALLOW_IPS has {entry!r}, which is neither an IP address, "
+                "a CIDR network nor *."
+            ) from None
+    return list(entries)
 
 
 def database_config(

@@ -8,6 +8,7 @@ middleware all build their answers here, so a client sees one shape whatever rai
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +25,15 @@ logger = logging.getLogger("keel.errors")
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 #: Seconds a client is asked to wait before retrying while the database is unavailable.
 DATABASE_RETRY_AFTER = 5
+
+
+class TooManyStreams(Exception):
+    """The caller already holds ``limit`` open event streams; answered 429 (keel.streaming)."""
+
+    def __init__(self, *, limit: int, retry_after: int) -> None:
+        super().__init__(f"at most {limit} open streams")
+        self.limit = limit
+        self.retry_after = retry_after
 
 
 def json_error(status: int, code: str, detail: str, **extra: object) -> JsonResponse:
@@ -47,12 +57,42 @@ def database_unavailable(request: HttpRequest, exception: Exception) -> JsonResp
     return response
 
 
+def method_not_allowed(allowed: Sequence[str]) -> JsonResponse:
+    """Answer 405 naming the allowed methods in ``Allow``, as RFC 9110 (15.5.6) requires."""
+    response = json_error(
+        405, "method_not_allowed", f"Use {' or '.join(allowed)}.", allowed=list(allowed)
+    )
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
+def _too_many_streams_body(exception: TooManyStreams) -> dict[str, object]:
+    return {
+        "error": "too_many_streams",
+        "detail": f"At most {exception.limit} event streams may be open at once; close one "
+        "or retry later.",
+    }
+
+
+def too_many_streams(exception: TooManyStreams) -> JsonResponse:
+    """Answer 429 with ``Retry-After``: the caller already holds its limit of streams."""
+    response = JsonResponse(_too_many_streams_body(exception), status=429)
+    response["Retry-After"] = str(exception.retry_after)
+    return response
+
+
 def payload_too_large(limit: int | None) -> JsonResponse:
     return json_error(413, "payload_too_large", f"The request body exceeds {limit} bytes.")
 
 
 def exception_handler(exception: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus a body over the limit (413, not a 400 or 500)."""
+    """DRF's handler, plus 413 for a body over the limit and 429 for too many streams."""
+    if isinstance(exception, TooManyStreams):
+        return Response(
+            _too_many_streams_body(exception),
+            status=429,
+            headers={"Retry-After": str(exception.retry_after)},
+        )
     if isinstance(exception, RequestDataTooBig):
         return Response(
             {

@@ -13,7 +13,14 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
-from keel.errors import DATABASE_UNAVAILABLE, database_unavailable, json_error, payload_too_large
+from keel.errors import (
+    DATABASE_UNAVAILABLE,
+    TooManyStreams,
+    database_unavailable,
+    json_error,
+    payload_too_large,
+    too_many_streams,
+)
 from keel.logs import request_id_var, trace_id_var
 
 logger = logging.getLogger("keel.errors")
@@ -124,7 +131,8 @@ class JsonErrorMiddleware(HybridMiddleware):
     """Turn any unexpected exception into a JSON 500 with an error id that is also logged.
 
     A lost or unreachable database is a 503 with ``Retry-After`` instead: the request
-    was fine and will succeed once the database is back.
+    was fine and will succeed once the database is back. A caller over its cap of open
+    streams is a 429 with ``Retry-After``.
     """
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
@@ -140,6 +148,8 @@ class JsonErrorMiddleware(HybridMiddleware):
             return payload_too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         if isinstance(exception, DATABASE_UNAVAILABLE):
             return database_unavailable(request, exception)
+        if isinstance(exception, TooManyStreams):
+            return too_many_streams(exception)
         if settings.DEBUG:
             return None  # Django's technical 500 page is more useful while developing.
         error_id = uuid.uuid4().hex

@@ -335,7 +335,8 @@ def test_rolling_restart_under_load_fails_no_request(
     image: Image, migrated: dict[str, str]
 ) -> None:
     port = free_port()
-    environment = {**migrated, "KEEL_BIND": f"127.0.0.1:{port}"}
+    # /api/ping/ is the anonymous load (public demo endpoints).
+    environment = {**migrated, "KEEL_BIND": f"127.0.0.1:{port}", "DEMO_ENDPOINTS_PUBLIC": "true"}
     old = image.process(None, environment, image.root / f"web-old-{port}.log", port).start()
     new = image.process(None, environment, image.root / f"web-new-{port}.log", port)
     stop, lock, result = threading.Event(), threading.Lock(), LoadResult()

@@ -12,6 +12,10 @@ from tests.processes import keel_web
 
 pytestmark = pytest.mark.e2e
 
+#: These tests call /api/ping/ anonymously to see which hosts pass host validation; it
+#: answers anonymous callers where the demo endpoints are public.
+PUBLIC_PING = {"DEMO_ENDPOINTS_PUBLIC": "true"}
+
 
 @pytest.mark.parametrize("server", ["asgi", "wsgi"])
 def test_task_private_ip_is_an_allowed_host(
@@ -19,7 +23,7 @@ def test_task_private_ip_is_an_allowed_host(
 ) -> None:
     document = task_document("10.0.3.17", ipv6=("fd00::5",))
     with fake_metadata_server(document=document) as uri:
-        environment = {**migrated_environment, "ECS_CONTAINER_METADATA_URI_V4": uri}
+        environment = {**migrated_environment, "ECS_CONTAINER_METADATA_URI_V4": uri, **PUBLIC_PING}
         with keel_web(environment, server=server, log_dir=tmp_path) as web:
             by_ip = httpx.get(f"{web.url}/api/ping/", headers={"Host": "10.0.3.17"}, timeout=10)
             by_ipv6 = httpx.get(
@@ -35,7 +39,7 @@ def test_broken_metadata_endpoint_does_not_stop_start_up(
     migrated_environment: dict[str, str], tmp_path: Path
 ) -> None:
     with fake_metadata_server(body=b"{broken", status=500) as uri:
-        environment = {**migrated_environment, "ECS_CONTAINER_METADATA_URI_V4": uri}
+        environment = {**migrated_environment, "ECS_CONTAINER_METADATA_URI_V4": uri, **PUBLIC_PING}
         with keel_web(environment, server="asgi", log_dir=tmp_path) as web:
             assert httpx.get(f"{web.url}/healthz", timeout=10).status_code == 200
             assert "ECS task metadata unavailable" in web.log()
@@ -49,7 +53,7 @@ def test_the_endpoint_is_read_once_per_start_whatever_the_worker_count(
     requests: list[str] = []
     document = task_document("10.0.3.17", cpu=2.0)
     with fake_metadata_server(document=document, requests=requests) as uri:
-        environment = {**migrated_environment, "ECS_CONTAINER_METADATA_URI_V4": uri}
+        environment = {**migrated_environment, "ECS_CONTAINER_METADATA_URI_V4": uri, **PUBLIC_PING}
         del environment["WEB_CONCURRENCY"]
         with keel_web(environment, server="asgi", log_dir=tmp_path) as web:
             by_ip = httpx.get(f"{web.url}/api/ping/", headers={"Host": "10.0.3.17"}, timeout=10)

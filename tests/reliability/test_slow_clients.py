@@ -34,7 +34,9 @@ HOST = "app.example.com"
 def web(
     migrated_environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[KeelProcess]:
-    with keel_web(migrated_environment, log_dir=tmp_path_factory.mktemp("slow")) as process:
+    # /api/ping/ is the anonymous API workload here (public demo endpoints).
+    environment = {**migrated_environment, "DEMO_ENDPOINTS_PUBLIC": "true"}
+    with keel_web(environment, log_dir=tmp_path_factory.mktemp("slow")) as process:
         yield process
 
 

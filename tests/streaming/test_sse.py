@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.test import AsyncClient, Client
+from django.test import AsyncClient, Client, override_settings
 
 from keel.runtime.web.asgi import is_streaming_path
 from keel.streaming import Event
@@ -24,6 +24,8 @@ def test_line_breaks_cannot_inject_fields(field: str) -> None:
         Event(data="x", **{field: "1\ndata: injected"}).encode()
 
 
+# The demo stream, anonymously: open only where the demo endpoints are public.
+@override_settings(DEMO_ENDPOINTS_PUBLIC=True)
 def test_wsgi_handler_gets_a_sync_stream() -> None:
     response = Client().get("/demo/stream/?count=3&interval=0", headers={"host": "testserver"})
     assert response.streaming
@@ -32,6 +34,7 @@ def test_wsgi_handler_gets_a_sync_stream() -> None:
     assert body.count(b"event: tick") == 3
 
 
+@override_settings(DEMO_ENDPOINTS_PUBLIC=True)
 def test_asgi_handler_gets_an_async_stream() -> None:
     async def fetch() -> tuple[bool, bytes]:
         response = await AsyncClient().get("/demo/stream/?count=3&interval=0")

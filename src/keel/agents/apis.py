@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import cast
 
-from django.contrib.auth.models import AnonymousUser, User
-from django.http import HttpRequest, JsonResponse
+from django.contrib.auth.models import User
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -23,7 +25,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from keel.agents import selectors, services
+from keel.agents.authentication import request_user
 from keel.agents.events import RunEventSource
+
+# Also registers the OpenAPI extension describing RunCreateSerializer.
+from keel.agents.schema import SEQUENCE_PATTERN
 from keel.agents.serializers import (
     ErrorSerializer,
     RunCreateSerializer,
@@ -31,6 +37,7 @@ from keel.agents.serializers import (
     RunSerializer,
 )
 from keel.agents.throttles import RunCreateRateThrottle
+from keel.errors import json_error, method_not_allowed
 from keel.streaming import SSEResponse, streaming_view
 
 UNAUTHORIZED = OpenApiResponse(ErrorSerializer, description="No or an invalid token.")
@@ -54,11 +61,14 @@ THROTTLED = OpenApiResponse(
     ErrorSerializer,
     description="Too many runs created recently; retry after Retry-After seconds.",
 )
+#: The idempotency key column holds at most this many characters.
+IDEMPOTENCY_KEY_LENGTH = 255
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "maxLength": IDEMPOTENCY_KEY_LENGTH},
     OpenApiParameter.HEADER,
-    description="Repeating a key returns the run the first request created (200).",
+    description="Repeating a key returns the run the first request created (200); an "
+    "empty key is no key.",
 )
 
 
@@ -86,12 +96,19 @@ class RunListCreateApi(RunsApiView):
     @extend_schema(
         operation_id="runs_list",
         parameters=[RunListFilterSerializer],
-        responses={200: RUN_PAGE, 400: BAD_REQUEST, 401: UNAUTHORIZED},
+        responses={
+            200: RUN_PAGE,
+            400: BAD_REQUEST,
+            401: UNAUTHORIZED,
+            404: OpenApiResponse(ErrorSerializer, description="No such page."),
+        },
     )
     def get(self, request: Request) -> Response:
         filters = RunListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        runs = selectors.run_list(owner=request.user, **filters.validated_data)
+        # The paginator reads ``page`` itself; the selector takes the rest.
+        criteria = {name: value for name, value in filters.validated_data.items() if name != "page"}
+        runs = selectors.run_list(owner=request.user, **criteria)
         paginator = RunPagination()
         page = paginator.paginate_queryset(runs, request, view=self)
         return paginator.get_paginated_response(RunSerializer(page, many=True).data)
@@ -114,8 +131,10 @@ class RunListCreateApi(RunsApiView):
         body = RunCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key") or None
-        if key is not None and len(key) > 255:
-            raise exceptions.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
+        if key is not None and len(key) > IDEMPOTENCY_KEY_LENGTH:
+            raise exceptions.ValidationError(
+                {"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_LENGTH} characters."]}
+            )
         try:
             run, created = services.run_create(
                 owner=cast(User, request.user),  # IsAuthenticated let only users in
@@ -160,23 +179,15 @@ class RunCancelApi(RunsApiView):
         return Response(RunSerializer(services.run_cancel(run=run)).data)
 
 
-def _error(status_code: int, code: str, detail: str) -> JsonResponse:
-    return JsonResponse({"error": code, "detail": detail}, status=status_code)
-
-
-def _user(request: HttpRequest) -> object:
-    """Authenticate as the API does: a ``Token`` header, else the session."""
-    try:
-        authenticated = TokenAuthentication().authenticate(request)  # type: ignore[arg-type]
-    except exceptions.AuthenticationFailed:
-        return None
-    if authenticated is not None:
-        return authenticated[0]
-    user = getattr(request, "user", AnonymousUser())
-    return user if user.is_authenticated else None
+def _sequence(value: str) -> int | None:
+    """Read an event sequence number as the schema states it: 1-10 decimal digits."""
+    return int(value) if re.fullmatch(SEQUENCE_PATTERN, value) else None
 
 
 @streaming_view
+# GET only, which changes nothing: any other method is a JSON 405 with Allow, not the
+# CSRF check's HTML 403.
+@csrf_exempt
 def run_events(request: HttpRequest, run_id: uuid.UUID) -> SSEResponse | JsonResponse:
     """Stream a run's events as SSE, resuming after ``Last-Event-ID``.
 
@@ -184,24 +195,31 @@ def run_events(request: HttpRequest, run_id: uuid.UUID) -> SSEResponse | JsonRes
     ``SSEResponse`` streams asynchronously under ASGI and synchronously under WSGI.
     """
     # Authenticate first, as DRF views do: without a token every method is 401.
-    user = _user(request)
+    user = request_user(request)
     if user is None:
-        response = _error(401, "not_authenticated", "Authentication credentials were not provided.")
+        response = json_error(
+            401, "not_authenticated", "Authentication credentials were not provided."
+        )
         response["WWW-Authenticate"] = "Token"
         return response
     if request.method != "GET":
-        return _error(405, "method_not_allowed", "Use GET.")
-    from django.http import Http404
-
+        return method_not_allowed(["GET"])
     try:
-        selectors.run_get(owner=user, run_id=run_id)  # type: ignore[arg-type]
+        selectors.run_get(owner=user, run_id=run_id)
     except Http404:
-        return _error(404, "not_found", "Not found.")
-    last = request.headers.get("Last-Event-ID") or request.GET.get("after") or "0"
-    try:
-        after = int(last)
-    except ValueError:
-        return _error(400, "bad_request", "Last-Event-ID must be an event sequence number.")
-    if after < 0:
-        return _error(400, "bad_request", "Last-Event-ID must be an event sequence number.")
-    return SSEResponse(request, RunEventSource(run_id=run_id, after=after))
+        return json_error(404, "not_found", "Not found.")
+    # Both are checked when both are sent, though the header wins.
+    given = [
+        value
+        for value in (request.headers.get("Last-Event-ID"), request.GET.get("after"))
+        if value is not None
+    ]
+    positions = [_sequence(value) for value in given]
+    after = positions[0] if positions else 0
+    if after is None or None in positions:
+        return json_error(
+            400,
+            "bad_request",
+            "Last-Event-ID (or after) must be an event sequence number (1-10 digits).",
+        )
+    return SSEResponse(request, RunEventSource(run_id=run_id, after=after), owner=user)

@@ -22,6 +22,7 @@ from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls
 from rest_framework import serializers
 
 from keel.agents.durable import durable_agent, tool_step
+from keel.agents.fields import StrictCharField, StrictFloatField, StrictIntegerField
 from keel.agents.registry import AgentSpec, RunDeps, register
 
 #: Pause between streamed tokens, so a client sees them arrive one by one.
@@ -30,9 +31,10 @@ _STEPS = re.compile(r"Call the work tool (\d+) times")
 
 
 class DemoInput(serializers.Serializer[Any]):
-    prompt = serializers.CharField(max_length=10_000)
-    steps = serializers.IntegerField(min_value=1, max_value=20, default=3)
-    step_delay = serializers.FloatField(min_value=0, max_value=10, default=0.2)
+    # Strict fields: a JSON string, integer and number exactly as the schema says.
+    prompt = StrictCharField(max_length=10_000)
+    steps = StrictIntegerField(min_value=1, max_value=20, default=3)
+    step_delay = StrictFloatField(min_value=0, max_value=10, default=0.2)
 
 
 def _completed_steps(messages: list[ModelMessage]) -> int:

@@ -51,7 +51,9 @@ def run_input_validate(*, agent: str, input: Any) -> dict[str, Any]:
     if not isinstance(input, dict):
         raise serializers.ValidationError({"input": ["Must be a JSON object."]})
     limit = agent_settings().max_input_bytes
-    if len(json.dumps(input).encode()) > limit:
+    # UTF-8, as sent: with ASCII escapes a 10,000-character prompt of emoji would count
+    # 120 kB, and an input the agent's schema allows would be refused.
+    if len(json.dumps(input, ensure_ascii=False).encode(errors="surrogatepass")) > limit:
         raise serializers.ValidationError({"input": [f"Must be at most {limit} bytes as JSON."]})
     serializer = spec.input_serializer(data=input)
     if not serializer.is_valid():
@@ -68,13 +70,16 @@ def run_create(
 ) -> tuple[AgentRun, bool]:
     """Validate, record and enqueue a run; return it and whether it is new.
 
-    A repeated ``idempotency_key`` from the same owner returns the first run unchanged.
+    A repeated ``idempotency_key`` from the same owner returns the first run unchanged
+    (once the request is valid).
     """
+    # Validate first: a repeated key answers with the first run only for a valid request,
+    # so an invalid body is a 400 whatever key it carries.
+    validated = run_input_validate(agent=agent, input=input)
     if idempotency_key:
         existing = AgentRun.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing, False
-    validated = run_input_validate(agent=agent, input=input)
     try:
         with transaction.atomic():
             run = AgentRun.objects.create(

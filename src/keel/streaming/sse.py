@@ -10,6 +10,9 @@ chooses, and never chooses wrong.
 An ``EventSource`` is asked for events with a timeout in both forms (``receive`` and
 ``areceive``). That lets the response send a heartbeat comment whenever a stream has
 been quiet for ``heartbeat`` seconds, in either mode, without a helper thread.
+
+Every ``SSEResponse`` counts against its caller's cap of open streams
+(``keel.streaming.limits``) from construction until it ends or its client goes away.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -26,6 +30,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 
 from keel.conf import Setting
 from keel.constants import ALB_IDLE_TIMEOUT, SSE_HEARTBEAT_INTERVAL
+from keel.streaming.limits import stream_slot_acquire
 
 logger = logging.getLogger("keel.streaming")
 
@@ -124,11 +129,19 @@ class SSEResponse(StreamingHttpResponse):
         *,
         heartbeat: float | None = None,
         status: int = 200,
+        owner: object | None = None,
     ) -> None:
         if heartbeat is None:
             heartbeat = HEARTBEAT_SETTING.read()
         if heartbeat <= 0:
             raise ValueError("heartbeat must be positive")
+        # Before the stream is built: beyond the caller's cap this raises
+        # keel.errors.TooManyStreams (a 429). ``owner`` is the user a view authenticated
+        # itself; without one the session's user, else the client address, is counted.
+        self.slot = stream_slot_acquire(request=request, owner=owner)
+        # Given back when the stream ends or the client goes away (the iterators' finally,
+        # close()); this catches a response that is dropped without either.
+        weakref.finalize(self, self.slot.release)
         self.source = source
         self.heartbeat = heartbeat
         # Iteration happens after the middleware has returned, outside the request's
@@ -140,6 +153,12 @@ class SSEResponse(StreamingHttpResponse):
         self["Cache-Control"] = "no-cache"
         # Tell nginx-style proxies (and anything honouring it) not to buffer the stream.
         self["X-Accel-Buffering"] = "no"
+
+    def close(self) -> None:
+        # Django's ASGI handler closes the response after the client went away without
+        # closing an async iterator it was cancelled in; release the slot here too.
+        self.slot.release()
+        super().close()
 
     def _iterate(self) -> Iterator[bytes]:
         # Send something at once: headers reach the client and proxies commit to streaming.
@@ -158,6 +177,7 @@ class SSEResponse(StreamingHttpResponse):
             # Runs when the stream ends and when the server closes the response because
             # the client went away (a write failed), so the producer stops promptly.
             self.source.close()
+            self.slot.release()
             _log_closed(self.request_id, sent, finished, "wsgi")
 
     async def _aiterate(self) -> AsyncIterator[bytes]:
@@ -175,6 +195,7 @@ class SSEResponse(StreamingHttpResponse):
         finally:
             # Django cancels this iterator when the client disconnects; the source is
             # closed even then, so its producer stops promptly.
+            self.slot.release()
             await asyncio.shield(self.source.aclose())
             _log_closed(self.request_id, sent, finished, "asgi")
 

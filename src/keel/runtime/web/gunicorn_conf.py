@@ -12,6 +12,7 @@ from typing import Any
 
 from keel import constants
 from keel.conf import env, web_threads
+from keel.conf import forwarded_allow_ips as conf_forwarded_allow_ips
 from keel.runtime.cpus import default_worker_count
 
 server = env.choice("KEEL_SERVER", ("asgi", "wsgi"), "asgi")
@@ -49,7 +50,8 @@ graceful_timeout = env.integer("WEB_GRACEFUL_TIMEOUT", constants.WEB_GRACEFUL_TI
 timeout = constants.WORKER_TIMEOUT
 
 # Trust X-Forwarded-* (and so HTTPS) only from the load balancer's network.
-forwarded_allow_ips = env.string("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# keel.streaming reads the same list to believe X-Forwarded-For (the client's address).
+forwarded_allow_ips = ",".join(conf_forwarded_allow_ips())
 
 max_requests = env.integer("WEB_MAX_REQUESTS", constants.MAX_REQUESTS, minimum=0)
 max_requests_jitter = env.integer(
