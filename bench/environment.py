@@ -40,6 +40,12 @@ def base_environment(**overrides: str) -> dict[str, str]:
             "LOG_LEVEL": "WARNING",
             # A developer's .env (``make run`` writes one) must not change what is measured.
             "KEEL_ENV_FILE": "",
+            # The workloads are the demo endpoints, called anonymously (production refuses
+            # anonymous callers there), and thousands of streams from one loopback client
+            # (production caps streams per user and per address).
+            "DEMO_ENDPOINTS_PUBLIC": "true",
+            "SSE_MAX_STREAMS_PER_USER": "0",
+            "SSE_MAX_STREAMS_PER_ADDRESS": "0",
         }
     )
     environment.update(overrides)
