@@ -9,11 +9,13 @@ import pytest
 
 from keel.agents.conf import SETTINGS as AGENT_SETTINGS
 from keel.conf import Setting
+from keel.streaming.limits import PER_ADDRESS_SETTING, PER_USER_SETTING
 from keel.streaming.sse import HEARTBEAT_SETTING
 
 CONFIGURATION = (Path(__file__).resolve().parent.parent / "docs" / "configuration.md").read_text()
 DECLARED = {**{setting.variable: setting for setting in AGENT_SETTINGS.values()}}
-DECLARED[HEARTBEAT_SETTING.variable] = HEARTBEAT_SETTING
+for streaming_setting in (HEARTBEAT_SETTING, PER_USER_SETTING, PER_ADDRESS_SETTING):
+    DECLARED[streaming_setting.variable] = streaming_setting
 
 
 def documented_default(variable: str) -> str:

@@ -80,6 +80,8 @@ def open_response() -> SSEResponse:
     return SSEResponse(RequestFactory().get("/"), TickerSource(count=1, interval=0), owner=Owner())
 
 
+# close() sends request_finished, whose handler tidies database connections.
+@pytest.mark.django_db
 @override_settings(KEEL_SSE_MAX_STREAMS_PER_USER=1)
 def test_closing_a_response_or_dropping_it_unstreamed_gives_its_slot_back() -> None:
     closed = open_response()
