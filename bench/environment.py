@@ -66,7 +66,7 @@ def sqlite_database(name: str) -> dict[str, str]:
     """Return settings for a fresh, migrated SQLite file under bench/results."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.sqlite3"
-    # keel's DBOS system database sits beside the file (keel.agents.system_database).
+    # keel's DBOS system database sits beside the file (keel.tasks.system_database).
     for stem in (path.name, f"{name}.dbos.sqlite3"):
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):

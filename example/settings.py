@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "keel.health",
     "keel.streaming",
+    "keel.tasks",
     "keel.agents",
     "example.demo",
 ]
@@ -178,6 +179,22 @@ SPECTACULAR_SETTINGS = {
 # The demo endpoints (example/demo/views.py) answer anonymous callers only where this is
 # on: by default under DEBUG (`make run`), never in production (docs/configuration.md).
 DEMO_ENDPOINTS_PUBLIC = env.boolean("DEMO_ENDPOINTS_PUBLIC", DEBUG)
+
+# Background work as Django tasks (django.tasks), run durably by `keel worker`
+# (keel.tasks, docs/tasks.md). Each queue has its own limits, so a slow report can never
+# take the slots webhooks need.
+TASKS = {
+    "default": {
+        "BACKEND": "keel.tasks.backend.DurableBackend",
+        "QUEUES": ["default", "reports", "webhooks"],
+        "OPTIONS": {
+            "queues": {
+                "reports": {"concurrency": 2, "worker_concurrency": 1},
+                "webhooks": {"worker_concurrency": 5, "rate_limit": {"limit": 20, "period": 1}},
+            }
+        },
+    }
+}
 
 # Agent runs (keel.agents): the modules that register this project's agents. Every other
 # keel setting has its default in keel and an environment variable (docs/configuration.md).

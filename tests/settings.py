@@ -4,13 +4,22 @@ Process-level tests start ``keel web`` with this module too, so the servers unde
 are the real example project plus a few endpoints that only tests need.
 """
 
+import copy
 import os
+from typing import Any
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 os.environ.setdefault("ALLOWED_HOSTS", "app.example.com,testserver,localhost,127.0.0.1")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
 from example.settings import *  # noqa: F403
+from example.settings import TASKS as EXAMPLE_TASKS
 
 ROOT_URLCONF = "tests.urls"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# A queue for the concurrency audit: at most two of its tasks at once, across workers.
+_tasks: Any = copy.deepcopy(EXAMPLE_TASKS)
+_tasks["default"]["QUEUES"].append("tests-audit")
+_tasks["default"]["OPTIONS"]["queues"]["tests-audit"] = {"concurrency": 2, "worker_concurrency": 2}
+TASKS = _tasks

@@ -11,15 +11,18 @@ from keel.agents.conf import SETTINGS as AGENT_SETTINGS
 from keel.conf import Setting
 from keel.streaming.limits import PER_ADDRESS_SETTING, PER_USER_SETTING
 from keel.streaming.sse import HEARTBEAT_SETTING
+from keel.tasks.conf import SETTINGS as DURABLE_SETTINGS
 
 CONFIGURATION = (Path(__file__).resolve().parent.parent / "docs" / "configuration.md").read_text()
-DECLARED = {**{setting.variable: setting for setting in AGENT_SETTINGS.values()}}
+DECLARED = {
+    setting.variable: setting for setting in [*AGENT_SETTINGS.values(), *DURABLE_SETTINGS.values()]
+}
 for streaming_setting in (HEARTBEAT_SETTING, PER_USER_SETTING, PER_ADDRESS_SETTING):
     DECLARED[streaming_setting.variable] = streaming_setting
 
 
 def documented_default(variable: str) -> str:
-    row = re.search(rf"^\| `{variable}` \| ([^|]+) \|", CONFIGURATION, re.MULTILINE)
+    row = re.search(rf"^\| `{variable}`[^|]* \| ([^|]+) \|", CONFIGURATION, re.MULTILINE)
     assert row is not None, f"docs/configuration.md has no row for {variable}"
     return row.group(1).strip()
 

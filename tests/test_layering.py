@@ -30,6 +30,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "keel.middleware",
     ),
     ("keel.health", "keel.streaming"),
+    # keel.tasks is the durable execution the apps above it build on.
+    ("keel.tasks",),
     ("keel.agents",),
     # The composition root: starts the roles from what the apps provide; nothing imports it.
     ("keel.runtime",),
@@ -132,7 +134,7 @@ def test_the_walk_sees_function_level_imports() -> None:
     # those, or a lazy import could reach up unnoticed.
     edges = {(edge.importer, edge.imported) for edge in all_imports()}
     assert ("keel.runtime.cli", "keel.runtime.worker") in edges
-    assert ("keel.agents.apps", "keel.agents.worker") in edges
+    assert ("keel.tasks.apps", "keel.tasks.worker") in edges
 
 
 @pytest.mark.parametrize(
@@ -140,7 +142,7 @@ def test_the_walk_sees_function_level_imports() -> None:
     [
         ("keel.health.checks", "keel.agents.models", "a lower layer imports a higher one"),
         ("keel.constants", "keel.health", "a lower layer imports a higher one"),
-        ("keel.agents.worker", "keel.runtime.worker", "nothing imports the composition root"),
+        ("keel.tasks.worker", "keel.runtime.worker", "nothing imports the composition root"),
         ("keel.streaming.sse", "keel.health.liveness", "packages of one layer"),
         ("keel.infra.app", "keel.conf", "keel.infra imports only keel.constants"),
         ("keel.agents.services", "keel.infra.config", "only the Pulumi program"),

@@ -4,6 +4,7 @@ from django.urls import path
 
 from example.urls import handler400, handler403, handler404, handler500, urlpatterns
 from tests import views
+from tests.tasks import views as task_views
 
 urlpatterns = [
     *urlpatterns,
@@ -11,6 +12,8 @@ urlpatterns = [
     path("test/slow/", views.slow),
     path("test/secure/", views.secure),
     path("test/plain-stream/", views.plain_stream),
+    path("test/tasks/", task_views.enqueue),
+    path("test/tasks/<str:result_id>/", task_views.result),
 ]
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

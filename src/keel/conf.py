@@ -196,6 +196,9 @@ class Setting:
     default: Any
     minimum: float | None = None
     maximum: float | None = None
+    #: Earlier names of the variable, still read (after the current one) so a deployment
+    #: that set them keeps its value.
+    aliases: tuple[str, ...] = ()
 
     @property
     def setting(self) -> str:
@@ -205,32 +208,37 @@ class Setting:
         from django.conf import settings
 
         environ = environ or env
-        if self.variable not in environ.environ and hasattr(settings, self.setting):
-            return self._checked(getattr(settings, self.setting))
+        names = (self.variable, *self.aliases)
+        variable = next((name for name in names if name in environ.environ), None)
+        if variable is None:
+            for name in names:
+                if hasattr(settings, f"KEEL_{name}"):
+                    return self._checked(getattr(settings, f"KEEL_{name}"), f"KEEL_{name}")
+            variable = self.variable
         reader: Callable[..., Any] = getattr(environ, self.kind)
         if self.kind in ("integer", "number"):
-            return reader(self.variable, self.default, minimum=self.minimum, maximum=self.maximum)
-        return reader(self.variable, self.default)
+            return reader(variable, self.default, minimum=self.minimum, maximum=self.maximum)
+        return reader(variable, self.default)
 
-    def _checked(self, value: Any) -> Any:
+    def _checked(self, value: Any, setting: str | None = None) -> Any:
+        name = setting or self.setting
         if self.kind in ("integer", "number"):
             whole = self.kind == "integer"
             if isinstance(value, bool) or not isinstance(value, int if whole else int | float):
                 raise ImproperlyConfigured(
-                    f"settings.{self.setting}={value!r} must be a "
-                    f"{'whole number' if whole else 'number'}."
+                    f"settings.{name}={value!r} must be a {'whole number' if whole else 'number'}."
                 )
-            _check_range(f"settings.{self.setting}", value, self.minimum, self.maximum)
+            _check_range(f"settings.{name}", value, self.minimum, self.maximum)
         elif self.kind == "items":
             if isinstance(value, str) or not isinstance(value, list | tuple):
                 raise ImproperlyConfigured(
-                    f"settings.{self.setting} must be a list of strings, not {value!r}."
+                    f"settings.{name} must be a list of strings, not {value!r}."
                 )
             return list(value)
         elif self.kind == "boolean" and not isinstance(value, bool):
-            raise ImproperlyConfigured(f"settings.{self.setting}={value!r} must be True or False.")
+            raise ImproperlyConfigured(f"settings.{name}={value!r} must be True or False.")
         elif self.kind == "string" and not (value is None or isinstance(value, str)):
-            raise ImproperlyConfigured(f"settings.{self.setting}={value!r} must be a string.")
+            raise ImproperlyConfigured(f"settings.{name}={value!r} must be a string.")
         return value
 
 

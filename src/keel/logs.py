@@ -52,20 +52,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+#: Where the JSON lines go: stdout, or stderr. ``keel manage`` sets stderr, so what a
+#: command prints on stdout (a token, a task id) can be captured without log lines in it.
+LOG_STREAM_VARIABLE = "KEEL_LOG_STREAM"
+
+
 def logging_config(level: str = "INFO") -> dict[str, Any]:
     """Return a dictConfig that sends every logger's records to stdout as JSON."""
+    from keel.conf import env
+
+    stream = env.choice(LOG_STREAM_VARIABLE, ("stdout", "stderr"), "stdout")
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "keel.logs.JsonFormatter"}},
         "handlers": {
-            "stdout": {
+            "console": {
                 "class": "logging.StreamHandler",
                 "formatter": "json",
-                "stream": "ext://sys.stdout",
+                "stream": f"ext://sys.{stream}",
             }
         },
-        "root": {"handlers": ["stdout"], "level": level},
+        "root": {"handlers": ["console"], "level": level},
         "loggers": {
             # keel's error middleware logs unexpected errors with their id; Django's own
             # copy of the same traceback would only repeat it without the id.

@@ -8,7 +8,8 @@ import factory
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from keel.agents.models import AgentRun, EventType, RunEvent, RunStatus, WorkerHeartbeat
+from keel.agents.models import AgentRun, EventType, RunEvent, RunStatus
+from keel.tasks.models import WorkerHeartbeat
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):

@@ -11,8 +11,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from keel.agents import services, system_database
+from keel.agents import services
 from keel.agents.models import AgentRun, RunStatus
+from keel.tasks import system_database
 
 pytestmark = pytest.mark.django_db
 

@@ -6,14 +6,15 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from pytest_django.fixtures import Settings
 
-from keel.agents.conf import APPLICATION_VERSION, agent_settings
+from keel.agents.conf import agent_settings
+from keel.tasks.conf import APPLICATION_VERSION, durable_settings
 
 
 def test_defaults_are_keels_own(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AGENT_RUNS_PER_USER", raising=False)
     config = agent_settings()
     assert config.runs_per_user == 3
-    assert config.application_version == APPLICATION_VERSION
+    assert durable_settings().application_version == APPLICATION_VERSION
 
 
 def test_the_example_project_names_its_agent_module(monkeypatch: pytest.MonkeyPatch) -> None:

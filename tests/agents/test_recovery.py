@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from keel.agents import recovery, services
-from keel.agents.models import AgentRun, RunStatus, WorkerHeartbeat
+from keel.agents import services, sweeps
+from keel.agents.models import AgentRun, RunStatus
+from keel.tasks import recovery
+from keel.tasks.models import WorkerHeartbeat
 from tests.agents.factories import AgentRunFactory, UserFactory, WorkerHeartbeatFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +76,7 @@ def test_the_sweep_enqueues_only_runs_recorded_but_never_handed_over(
     recorded("finished", status=RunStatus.FAILED)
     AgentRunFactory.create(owner=owner, input={"prompt": "just created"})
 
-    assert recovery.runs_unqueued_enqueue(grace=30) == 1
+    assert sweeps.runs_unqueued_enqueue(grace=30) == 1
     assert enqueued == ["stranded"]
 
 

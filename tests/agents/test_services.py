@@ -72,7 +72,7 @@ def test_prune_deletes_only_old_finished_runs_events(run: AgentRun) -> None:
 
 
 def test_run_create_records_when_the_run_was_handed_over(monkeypatch: pytest.MonkeyPatch) -> None:
-    from keel.agents import system_database
+    from keel.tasks import system_database
 
     handed: list[str] = []
 
@@ -99,7 +99,7 @@ def test_a_cancel_ends_cancelled_even_when_the_worker_notices_it_first(
     It then ends the run itself (run_interrupt), naming the cause from
     cancel_requested_at; seen empty, the run ended ``timed_out`` (a .ci/run failure).
     """
-    from keel.agents import system_database
+    from keel.tasks import system_database
 
     services.run_start(run_id=run.id)
 

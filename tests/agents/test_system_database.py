@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 import sqlean
 
-from keel.agents.system_database import build_engine
+from keel.tasks.system_database import build_engine
 
 
 @pytest.fixture

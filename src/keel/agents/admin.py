@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from keel.agents.models import AgentRun, RunEvent, WorkerHeartbeat
+from keel.agents.models import AgentRun, RunEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -52,11 +52,3 @@ class RunEventAdmin(ReadOnlyAdmin):
     list_display = ["run", "sequence", "type", "created_at"]
     list_filter = ["type"]
     search_fields = ["run__id"]
-
-
-@admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(ReadOnlyAdmin):
-    list_display = ["executor_id", "application_version", "beat_at", "stopped_at", "recovered_by"]
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -12,22 +12,10 @@ class AgentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from keel.agents import checks, system_database  # noqa: F401  (checks: registered)
-        from keel.health.readiness import register
+        from keel.agents import checks  # noqa: F401  (registers system checks)
 
-        # /readyz includes the DBOS system database: reachable, and its tables created.
-        register("dbos")(system_database.check_reachable)
+    def keel_durable(self) -> Any:
+        """What agent runs need in the worker's DBOS (keel.tasks.contributions)."""
+        from keel.agents.contribution import agents_contribution
 
-    def keel_worker(self) -> Any:
-        """The service ``keel worker`` runs for this app (keel.runtime.worker)."""
-        from keel.agents.worker import AgentWorker
-
-        return AgentWorker()
-
-    def keel_migrate(self) -> str:
-        """Create or upgrade the DBOS system database; ``keel migrate`` calls this after
-        Django's migrations, so /readyz is green before the first worker starts."""
-        from keel.agents.system_database import migrate
-
-        migrate()
-        return "DBOS system database migrated"
+        return agents_contribution()

@@ -11,8 +11,9 @@ from django.urls import NoReverseMatch, reverse
 
 from keel.agents.conf import agent_settings
 
-#: What the runs API is built on: DRF, and its token authentication.
-REQUIRED_APPS = ("rest_framework", "rest_framework.authtoken")
+#: What agent runs are built on: DRF and its token authentication for the runs API, and
+#: keel.tasks, whose worker runs them durably.
+REQUIRED_APPS = ("rest_framework", "rest_framework.authtoken", "keel.tasks")
 
 
 @register()
@@ -23,7 +24,8 @@ def check_required_apps(**kwargs: Any) -> list[CheckMessage]:
     return [
         Error(
             f"keel.agents needs {', '.join(missing)} in INSTALLED_APPS.",
-            hint="The runs API is a DRF API authenticated by tokens: add "
+            hint="The runs API is a DRF API authenticated by tokens, and runs are durable "
+            "workflows of keel.tasks: add "
             + ", ".join(f'"{name}"' for name in missing)
             + " to INSTALLED_APPS.",
             id="keel.E010",

@@ -11,11 +11,6 @@ from dataclasses import dataclass
 
 from keel.conf import Setting
 
-#: DBOS recovers a workflow only on executors of the same application version. Keel pins
-#: it so a run started by the previous image is finished by the next one; bump it only
-#: when a change makes recorded runs unreplayable (docs/agents.md, "Application version").
-APPLICATION_VERSION = "keel-agents-1"
-
 SETTINGS = {
     "runs_per_user": Setting("AGENT_RUNS_PER_USER", "integer", 3, minimum=1),
     "run_time_limit": Setting("AGENT_RUN_TIME_LIMIT", "number", 1800.0, minimum=1),
@@ -24,12 +19,8 @@ SETTINGS = {
     "queue_polling_interval": Setting(
         "AGENT_QUEUE_POLLING_INTERVAL", "number", 0.05, minimum=0.01, maximum=10
     ),
-    "heartbeat_interval": Setting("AGENT_HEARTBEAT_INTERVAL", "number", 5.0, minimum=0.1),
-    "executor_dead_after": Setting("AGENT_EXECUTOR_DEAD_AFTER", "number", 30.0, minimum=1),
     "enqueue_grace": Setting("AGENT_ENQUEUE_GRACE", "number", 30.0, minimum=0.1),
     "event_retention_days": Setting("AGENT_EVENT_RETENTION_DAYS", "number", 30.0, minimum=0),
-    "application_version": Setting("AGENT_APPLICATION_VERSION", "string", APPLICATION_VERSION),
-    "system_database_url": Setting("DBOS_SYSTEM_DATABASE_URL", "string", None),
     "agent_modules": Setting("AGENT_MODULES", "items", []),
     "event_poll_interval": Setting("AGENT_EVENT_POLL_INTERVAL", "number", 0.05, minimum=0.01),
 }
@@ -42,12 +33,8 @@ class AgentSettings:
     max_input_bytes: int
     worker_concurrency: int
     queue_polling_interval: float
-    heartbeat_interval: float
-    executor_dead_after: float
     enqueue_grace: float
     event_retention_days: float
-    application_version: str
-    system_database_url: str | None
     agent_modules: tuple[str, ...]
     event_poll_interval: float
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from dbos import DBOS
@@ -26,12 +27,13 @@ from pydantic_ai.messages import (
     TextPart,
     TextPartDelta,
 )
+from pydantic_ai.models.wrapper import WrapperModel
 
-from keel.agents import drain
-from keel.agents.database_retry import retrying_through_outages
 from keel.agents.models import EventType
 from keel.agents.registry import RunDeps
 from keel.agents.services import run_event_append
+from keel.tasks import drain
+from keel.tasks.database_retry import retrying_through_outages
 
 
 async def record_events(ctx: RunContext[RunDeps], events: AsyncIterable[AgentStreamEvent]) -> None:
@@ -87,10 +89,23 @@ def tool_step[**P, R](
     return decorate
 
 
+class GatedModel(WrapperModel):
+    """A model whose requests pass the worker's drain gate (keel.tasks.drain)."""
+
+    async def request(self, *args: Any, **kwargs: Any) -> Any:
+        async with drain.step():
+            return await super().request(*args, **kwargs)
+
+    @asynccontextmanager
+    async def request_stream(self, *args: Any, **kwargs: Any) -> AsyncGenerator[Any]:
+        async with drain.step(), super().request_stream(*args, **kwargs) as stream:
+            yield stream
+
+
 def durable_agent(*, name: str, model: Any, **options: Any) -> Agent[RunDeps, str]:
     """Return a pydantic-ai agent named ``name`` whose runs are durable inside a workflow."""
     return Agent(
-        drain.GatedModel(model),
+        GatedModel(model),
         name=name,
         deps_type=RunDeps,
         capabilities=[

@@ -1,4 +1,4 @@
-"""Agent runs, their ordered events, and the worker heartbeats recovery relies on."""
+"""Agent runs and their ordered events."""
 
 from __future__ import annotations
 
@@ -103,25 +103,3 @@ class RunEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} #{self.sequence} {self.type}"
-
-
-class WorkerHeartbeat(models.Model):
-    """A worker process (DBOS executor) and when it was last known alive."""
-
-    executor_id = models.CharField(max_length=200, primary_key=True)
-    application_version = models.CharField(max_length=100)
-    hostname = models.CharField(max_length=255, blank=True, default="")
-    started_at = models.DateTimeField()
-    beat_at = models.DateTimeField()
-    #: Set by a worker leaving on purpose, so others recover its runs without waiting.
-    stopped_at = models.DateTimeField(null=True, blank=True)
-    #: The executor that claimed this one's pending workflows; set exactly once.
-    # NULL means unclaimed: the claim is a conditional UPDATE ... WHERE recovered_by IS NULL.
-    recovered_by = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
-    recovered_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-beat_at"]
-
-    def __str__(self) -> str:
-        return self.executor_id

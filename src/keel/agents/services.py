@@ -25,6 +25,7 @@ from keel.agents.models import (
     RunEvent,
     RunStatus,
 )
+from keel.tasks.conf import durable_settings
 
 logger = logging.getLogger("keel.agents")
 
@@ -113,7 +114,7 @@ def run_enqueue(*, run: AgentRun) -> None:
     ``queued`` with no ``enqueued_at`` and a worker's sweep
     (``recovery.runs_unqueued_enqueue``) enqueues it.
     """
-    from keel.agents.system_database import client
+    from keel.tasks.system_database import client
 
     config = agent_settings()
     client().enqueue(
@@ -123,7 +124,7 @@ def run_enqueue(*, run: AgentRun) -> None:
             "workflow_id": str(run.id),
             "queue_partition_key": str(run.owner_id),
             "workflow_timeout": config.run_time_limit,
-            "app_version": config.application_version,
+            "app_version": durable_settings().application_version,
         },
         str(run.id),
     )
@@ -134,7 +135,7 @@ def run_cancel(*, run: AgentRun) -> AgentRun:
     """Cancel ``run``: no new model or tool calls start, and it ends ``cancelled``."""
     if run.is_finished:
         return run
-    from keel.agents.system_database import client
+    from keel.tasks.system_database import client
 
     # Record the request before cancelling the workflow: a worker that notices the
     # cancellation first ends the run itself (run_interrupt), and reads this field to

@@ -13,9 +13,10 @@ from datetime import datetime
 from dbos import DBOS
 from dbos._error import DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError
 
-from keel.agents import drain, registry, services
-from keel.agents.database_retry import retrying_through_outages
+from keel.agents import registry, services
 from keel.agents.models import RunStatus
+from keel.tasks import drain
+from keel.tasks.database_retry import retrying_through_outages
 
 logger = logging.getLogger("keel.agents.workflows")
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from django.core.exceptions import ImproperlyConfigured
 
 from keel.conf import ensure_settings_module, load_env_file
+from keel.logs import LOG_STREAM_VARIABLE
 
 
 def _setup_django() -> None:
@@ -83,6 +84,8 @@ def preflight(server: str, interval: float | None) -> int:
 
 def manage(arguments: Sequence[str]) -> int:
     ensure_settings_module()
+    # A command's output is stdout's (a token, an id to capture); its log lines go to stderr.
+    os.environ.setdefault(LOG_STREAM_VARIABLE, "stderr")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["keel manage", *arguments])

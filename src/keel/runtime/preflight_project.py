@@ -16,7 +16,7 @@ from keel import ecs
 from keel.runtime.preflight_report import Finding
 
 #: keel's apps every web task needs; their own system checks cover the rest.
-REQUIRED_APPS = ("keel.health", "keel.streaming")
+REQUIRED_APPS = ("keel.health", "keel.streaming", "keel.tasks")
 #: An address a simulated task has, so that off ECS the settings' task-IP step is checked.
 #: Not the health checker's Host (preflight_alb.ALB_HOST): /healthz must pass for any Host,
 #: not only for one the settings happen to allow.

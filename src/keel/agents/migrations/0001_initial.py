@@ -6,6 +6,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from keel.tasks.migration_operations import CreateModelUnlessPresent
+
 
 class Migration(migrations.Migration):
     initial = True
@@ -15,7 +17,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
+        # The heartbeat moved to keel.tasks (0003 hands it over); whichever app migrates
+        # first creates the table, the other only records the model.
+        CreateModelUnlessPresent(
             name="WorkerHeartbeat",
             fields=[
                 (

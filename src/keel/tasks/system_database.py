@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from keel.agents.conf import agent_settings
+from keel.tasks.conf import durable_settings
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -46,7 +46,7 @@ def system_database_url() -> str:
     """
     import sqlalchemy as sa
 
-    configured = agent_settings().system_database_url
+    configured = durable_settings().system_database_url
     if configured:
         return str(configured)
     database = settings.DATABASES["default"]
@@ -70,7 +70,7 @@ def system_database_url() -> str:
             )
         path = Path(name)
         return f"sqlite:///{path.with_name(path.stem + '.dbos.sqlite3')}"
-    raise ImproperlyConfigured(f"keel.agents does not support the database engine {engine}.")
+    raise ImproperlyConfigured(f"keel.tasks does not support the database engine {engine}.")
 
 
 def is_sqlite(url: str) -> bool:

@@ -1,14 +1,15 @@
-"""Worker heartbeats and the sweeper that recovers the runs of workers that died.
+"""Worker heartbeats and the sweeper that recovers the workflows of workers that died.
 
 DBOS recovers a crashed executor's workflows only when that same executor id starts
 again, or when asked. On ECS a replaced task never comes back under its id, so every
 worker beats a row here and sweeps: an executor whose heartbeat is older than
-``KEEL_AGENT_EXECUTOR_DEAD_AFTER`` (or that said it stopped) is claimed by one live
+``WORKER_EXECUTOR_DEAD_AFTER`` (or that said it stopped) is claimed by one live
 worker with a conditional UPDATE, and only the claimant re-enqueues its PENDING
 workflows. DBOS's own re-enqueue is conditional on the dead executor id too, so a
 workflow is re-dispatched once even if two claims somehow raced. Re-enqueueing (rather
 than the public ``resume_workflow``) keeps each workflow on its own queue and partition,
-so the per-user limit still holds for recovered runs.
+so the per-user limit of agent runs and each task queue's limits still hold for
+recovered workflows.
 """
 
 from __future__ import annotations
@@ -21,14 +22,10 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from keel.agents.models import ACTIVE_STATUSES, AgentRun, RunStatus, WorkerHeartbeat
 from keel.ecs import task_id
+from keel.tasks.models import WorkerHeartbeat
 
-logger = logging.getLogger("keel.agents.recovery")
-
-#: A run still active this long past its time limit is ended by the sweeper (its worker
-#: died while DBOS cancelled it, so nothing else would).
-OVERDUE_GRACE = timedelta(seconds=30)
+logger = logging.getLogger("keel.tasks.recovery")
 
 
 def executor_id_make(environ: dict[str, str] | None = None) -> str:
@@ -107,44 +104,3 @@ def executors_recover(
         )
         recovered.append(dead_executor)
     return recovered
-
-
-def runs_unqueued_enqueue(*, grace: float, batch: int = 100) -> int:
-    """Enqueue runs recorded but never handed to the workers, ``grace`` seconds on.
-
-    ``run_create`` commits the run, then enqueues it in the DBOS system database (a
-    separate database, so not one transaction); a web process that died in between
-    left the run ``queued`` for ever. Enqueueing is idempotent per run id, so workers
-    that sweep at the same moment do no harm.
-    """
-    from keel.agents import services
-
-    cutoff = timezone.now() - timedelta(seconds=grace)
-    stranded = AgentRun.objects.filter(
-        status=RunStatus.QUEUED, enqueued_at__isnull=True, created_at__lt=cutoff
-    ).order_by("created_at")[:batch]
-    count = 0
-    for run in stranded:
-        services.run_enqueue(run=run)
-        logger.warning(
-            "enqueued run %s, recorded %s but never handed to the workers",
-            run.id,
-            run.created_at.isoformat(),
-            extra={"run_id": str(run.id)},
-        )
-        count += 1
-    return count
-
-
-def runs_overdue_end(*, run_time_limit: float) -> int:
-    """End runs still active well past their time limit (their worker died meanwhile)."""
-    from keel.agents import services
-
-    cutoff = timezone.now() - timedelta(seconds=run_time_limit) - OVERDUE_GRACE
-    overdue = AgentRun.objects.filter(
-        status__in=ACTIVE_STATUSES, started_at__lt=cutoff
-    ).values_list("id", flat=True)
-    ended = 0
-    for run_id in list(overdue):
-        ended += services.run_finish(run_id=run_id, status=RunStatus.TIMED_OUT)
-    return ended

@@ -1,0 +1,153 @@
+"""How a task runs inside its workflow: attempts, retries with backoff, and the record.
+
+Every change to the task's record is a DBOS step, so after a crash the workflow replays
+them instead of repeating them; between attempts the workflow sleeps durably (DBOS.sleep),
+so a backoff survives a deploy. The task's own ``keel.tasks.step`` calls are steps too:
+a replay returns their recorded results, and the task resumes after the last one done.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from asgiref.sync import sync_to_async
+
+from keel.tasks import services
+from keel.tasks.api import normalize_json
+from keel.tasks.database_retry import retrying_through_outages
+
+
+def backoff(*, attempt: int, first: float, most: float) -> float:
+    """Seconds to wait after failed attempt ``attempt`` (1-based): doubling, capped."""
+    return float(min(most, first * 2 ** (attempt - 1)))
+
+
+def error_of(exception: BaseException) -> dict[str, str]:
+    kind = type(exception)
+    return {
+        "exception_class_path": f"{kind.__module__}.{kind.__qualname__}",
+        "traceback": "".join(traceback.format_exception(exception)),
+    }
+
+
+def _step(name: str, function: Any, **kwargs: Any) -> Any:
+    from dbos import DBOS
+
+    return DBOS.run_step({"name": name}, retrying_through_outages(function), **kwargs)
+
+
+def run(task_id: str) -> None:
+    """Run a sync task's attempts in this workflow until one succeeds or none are left."""
+    from dbos import DBOS
+
+    from keel.tasks.backend import task_of, task_result
+    from keel.tasks.models import TaskRecord
+
+    # Not a step: every worker that (re)starts the workflow is recorded as one processing it.
+    retrying_through_outages(services.task_worker_join)(
+        task_id=task_id, worker_id=str(DBOS.executor_id)
+    )
+    attempt = 1
+    while True:
+        plan = _step(
+            "keel_tasks.attempt_begin",
+            services.task_attempt_begin,
+            task_id=task_id,
+            attempt=attempt,
+        )
+        record = TaskRecord.objects.get(pk=task_id)
+        task = task_of(record)
+        try:
+            if plan["takes_context"]:
+                from keel.tasks.api import TaskContext
+
+                value = task.call(
+                    TaskContext(task_result=task_result(record, task)),
+                    *plan["args"],
+                    **plan["kwargs"],
+                )
+            else:
+                value = task.call(*plan["args"], **plan["kwargs"])
+            returned = normalize_json(value)
+        except Exception as exception:
+            final = attempt > plan["retries"]
+            _step(
+                "keel_tasks.attempt_fail",
+                services.task_attempt_fail,
+                task_id=task_id,
+                error=error_of(exception),
+                final=final,
+            )
+            if final:
+                return
+            DBOS.sleep(
+                backoff(
+                    attempt=attempt, first=plan["retry_backoff"], most=plan["retry_backoff_max"]
+                )
+            )
+            attempt += 1
+            continue
+        _step("keel_tasks.succeed", services.task_succeed, task_id=task_id, return_value=returned)
+        return
+
+
+async def arun(task_id: str) -> None:
+    """Run an async task's attempts in this workflow (as ``run`` does for sync ones)."""
+    from dbos import DBOS
+
+    from keel.tasks.backend import task_of, task_result
+    from keel.tasks.models import TaskRecord
+
+    async def step(name: str, function: Any, **kwargs: Any) -> Any:
+        return await DBOS.run_step_async(
+            {"name": name}, sync_to_async(retrying_through_outages(function)), **kwargs
+        )
+
+    await sync_to_async(retrying_through_outages(services.task_worker_join))(
+        task_id=task_id, worker_id=str(DBOS.executor_id)
+    )
+    attempt = 1
+    while True:
+        plan = await step(
+            "keel_tasks.attempt_begin",
+            services.task_attempt_begin,
+            task_id=task_id,
+            attempt=attempt,
+        )
+        record = await TaskRecord.objects.aget(pk=task_id)
+        task = task_of(record)
+        try:
+            if plan["takes_context"]:
+                from keel.tasks.api import TaskContext
+
+                value = await task.acall(
+                    TaskContext(task_result=task_result(record, task)),
+                    *plan["args"],
+                    **plan["kwargs"],
+                )
+            else:
+                value = await task.acall(*plan["args"], **plan["kwargs"])
+            returned = normalize_json(value)
+        except Exception as exception:
+            final = attempt > plan["retries"]
+            await step(
+                "keel_tasks.attempt_fail",
+                services.task_attempt_fail,
+                task_id=task_id,
+                error=error_of(exception),
+                final=final,
+            )
+            if final:
+                return
+            await DBOS.sleep_async(
+                backoff(
+                    attempt=attempt, first=plan["retry_backoff"], most=plan["retry_backoff_max"]
+                )
+            )
+            attempt += 1
+            continue
+        await step(
+            "keel_tasks.succeed", services.task_succeed, task_id=task_id, return_value=returned
+        )
+        return

@@ -1,0 +1,125 @@
+"""Django tasks through real ``keel web`` and ``keel worker`` processes.
+
+Each task leaves side effects in a file outside DBOS (tests.tasks.durable_tasks), so a
+test sees how often a step or an attempt really ran, and when.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.tasks.cluster import task_cluster
+
+pytestmark = pytest.mark.e2e
+
+
+def test_tasks_of_both_kinds_run_and_report_their_results(tmp_path: Path) -> None:
+    with task_cluster(tmp_path) as keel:
+        keel.start_worker()
+        sync_id = keel.enqueue("counted", "sync", 3, 0.05)
+        async_id = keel.enqueue("async_counted", "async", 2, 0.05)
+        context_id = keel.enqueue("with_context", "context")
+        results = {result["id"]: result for result in keel.wait([sync_id, async_id, context_id])}
+    assert results[sync_id]["return_value"] == 6
+    assert results[async_id]["return_value"] == 3
+    assert results[context_id]["return_value"] == {"attempt": 1, "id": context_id}
+    for result in results.values():
+        assert result["status"] == "SUCCESSFUL"
+        assert result["attempts"] == 1
+        assert len(result["worker_ids"]) == 1
+
+
+def test_a_failing_task_is_retried_with_backoff_then_failed_then_retried_from_the_list(
+    tmp_path: Path,
+) -> None:
+    with task_cluster(tmp_path) as keel:
+        keel.start_worker()
+        # Three attempts (retries=2), all failing: the task ends FAILED, errors kept.
+        failed_id = keel.enqueue("flaky", "always", 99)
+        [failed] = keel.wait([failed_id])
+        assert failed["status"] == "FAILED"
+        assert failed["errors"] == ["builtins.ConnectionError"] * 3
+        assert "the webhook endpoint refused the connection" in failed["tracebacks"][-1]
+        attempts = [
+            at for label, what, at in keel.side_effects() if (label, what) == ("always", "attempt")
+        ]
+        assert len(attempts) == 3
+        gaps = [later - earlier for earlier, later in itertools.pairwise(attempts)]
+        # retry_backoff 0.5 s, doubling: at least 0.5 s, then at least 1 s between attempts.
+        assert gaps[0] >= 0.5, gaps
+        assert gaps[1] >= 1.0, gaps
+
+        # The same result id, sent back from the failed list, runs again.
+        listed = keel_manage(keel, "failed_tasks")
+        assert failed_id in listed
+        assert failed_id in keel_manage(keel, "failed_tasks", "--retry", failed_id)
+        deadline = time.monotonic() + 30
+        while (
+            Counter(what for label, what, _ in keel.side_effects() if label == "always")["attempt"]
+            < 6
+        ):
+            assert time.monotonic() < deadline, "the retried task did not run again"
+            time.sleep(0.1)
+
+        # A task that fails twice and then succeeds ends SUCCESSFUL on its third attempt.
+        recovered_id = keel.enqueue("flaky", "twice", 2)
+        [recovered] = keel.wait([recovered_id])
+        assert recovered["status"] == "SUCCESSFUL"
+        assert recovered["return_value"] == "twice delivered"
+        assert recovered["errors"] == ["builtins.ConnectionError"] * 2
+
+
+def keel_manage(keel, *arguments: str) -> str:  # type: ignore[no-untyped-def]
+    from tests.processes import run_keel
+
+    result = run_keel(["manage", *arguments], keel.environment)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_deferred_tasks_wait_for_run_after(tmp_path: Path) -> None:
+    with task_cluster(tmp_path) as keel:
+        keel.start_worker()
+        enqueued = time.time()
+        deferred_id = keel.enqueue("marked", "later", run_after_in=3)
+        now_id = keel.enqueue("marked", "now")
+        keel.wait([deferred_id, now_id], timeout=30)
+        ran = {label: at for label, what, at in keel.side_effects() if what == "ran"}
+    assert ran["later"] >= enqueued + 3
+    assert ran["now"] < ran["later"]
+
+
+def test_a_task_enqueued_in_a_rolled_back_transaction_never_runs(tmp_path: Path) -> None:
+    with task_cluster(tmp_path) as keel:
+        keel.start_worker()
+        response_id = keel.enqueue("marked", "rolled-back", rollback=True)
+        committed_id = keel.enqueue("marked", "committed")
+        keel.wait([committed_id])
+        # Longer than the sweep's grace (2 s here) plus a heartbeat: nothing ran, no record.
+        time.sleep(3.5)
+        labels = {label for label, _, _ in keel.side_effects()}
+        assert keel.result(response_id) == {"error": "not_found"}
+    assert "committed" in labels
+    assert "rolled-back" not in labels
+
+
+def test_per_queue_concurrency_holds_across_two_workers(tmp_path: Path) -> None:
+    with task_cluster(tmp_path) as keel:
+        keel.start_worker()
+        keel.start_worker()
+        ids = [keel.enqueue("audited", f"audit-{index}", 0.4) for index in range(10)]
+        keel.wait(ids, timeout=60)
+        effects = keel.side_effects()
+    events = sorted((at, +1 if what == "start" else -1) for _, what, at in effects)
+    running = most = 0
+    for _, change in events:
+        running += change
+        most = max(most, running)
+    # The queue allows two at once, globally: both workers together never ran three.
+    assert most == 2, events
+    assert len([change for _, change in events if change == 1]) == 10

@@ -1,0 +1,113 @@
+"""``keel web`` plus workers on one scratch database, driving tests.tasks.durable_tasks."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.agents.cluster import system_database_dropped
+from tests.processes import KeelProcess, base_environment, keel_web, run_keel, scratch_database
+
+FINISHED = {"SUCCESSFUL", "FAILED"}
+
+
+@dataclass
+class TaskCluster:
+    environment: dict[str, str]
+    web: KeelProcess
+    log_dir: Path
+    side_effect_log: Path
+    workers: list[KeelProcess] = field(default_factory=list)
+
+    def start_worker(self, timeout: float = 30.0, **overrides: str) -> KeelProcess:
+        index = len(self.workers)
+        worker = KeelProcess(
+            args=["worker"],
+            environment={**self.environment, **overrides},
+            log_path=self.log_dir / f"worker-{index}.log",
+        ).start()
+        self.workers.append(worker)
+        deadline = time.monotonic() + timeout
+        while '"worker started"' not in worker.log():
+            assert worker.process is not None
+            if worker.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"worker did not start:\n{worker.log()[-4000:]}")
+            time.sleep(0.05)
+        return worker
+
+    def enqueue(self, task: str, *args: Any, **options: Any) -> str:
+        body = {"task": task, "args": list(args), **options}
+        response = httpx.post(
+            f"{self.web.url}/test/tasks/",
+            json=body,
+            headers={"Host": "app.example.com"},
+            timeout=15,
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["id"])
+
+    def result(self, task_id: str) -> dict[str, Any]:
+        response = httpx.get(
+            f"{self.web.url}/test/tasks/{task_id}/", headers={"Host": "app.example.com"}, timeout=15
+        )
+        assert response.status_code in (200, 404), response.text
+        return dict(response.json())
+
+    def wait(self, task_ids: list[str], timeout: float = 60) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            results = [self.result(task_id) for task_id in task_ids]
+            if all(result.get("status") in FINISHED for result in results):
+                return results
+            if time.monotonic() > deadline:
+                waiting = [r for r in results if r.get("status") not in FINISHED]
+                raise AssertionError(f"tasks not finished after {timeout} s: {waiting}")
+            time.sleep(0.1)
+
+    def side_effects(self) -> list[tuple[str, str, float]]:
+        """Each side effect: label, what happened, when (unix time)."""
+        if not self.side_effect_log.exists():
+            return []
+        found = []
+        for line in self.side_effect_log.read_text().splitlines():
+            parts = line.split(" ")
+            if len(parts) == 3 and parts[2]:  # a line being written is skipped
+                found.append((parts[0], parts[1], float(parts[2])))
+        return found
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop(timeout=15)
+
+
+@contextlib.contextmanager
+def task_cluster(tmp_path: Path, **overrides: str) -> Iterator[TaskCluster]:
+    side_effect_log = tmp_path / "task-side-effects.log"
+    with scratch_database(tmp_path) as database, system_database_dropped(database):
+        settings = dict(
+            **database,
+            TASKS_SIDE_EFFECT_LOG=str(side_effect_log),
+            WORKER_HEARTBEAT_INTERVAL="0.5",
+            WORKER_EXECUTOR_DEAD_AFTER="3",
+            TASK_QUEUE_POLLING_INTERVAL="0.05",
+            TASK_ENQUEUE_GRACE="2",
+            WORKER_GRACEFUL_TIMEOUT="20",
+            DATABASE_CONN_MAX_AGE="60",
+        )
+        environment = base_environment(**{**settings, **overrides})
+        result = run_keel(["migrate"], environment)
+        assert result.returncode == 0, result.stdout + result.stderr
+        with keel_web(environment, log_dir=tmp_path) as web:
+            running = TaskCluster(
+                environment=environment, web=web, log_dir=tmp_path, side_effect_log=side_effect_log
+            )
+            try:
+                yield running
+            finally:
+                running.stop()

@@ -1,0 +1,87 @@
+"""Tasks the e2e tests enqueue: each leaves side effects outside DBOS, so re-runs show.
+
+Every side effect is a line ``<label> <what> <unix time>`` appended to the file named by
+``TASKS_SIDE_EFFECT_LOG``; the tests read it to count attempts and steps and to audit
+when each task ran. Loaded by ``keel web`` (which enqueues) and ``keel worker`` (which
+imports each task by its module path when it runs it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+from keel.tasks import step, task
+from keel.tasks.api import TaskContext
+
+
+def record(label: str, what: str) -> None:
+    with open(os.environ["TASKS_SIDE_EFFECT_LOG"], "a") as log:
+        log.write(f"{label} {what} {time.time():.3f}\n")
+
+
+@step
+def counted_step(label: str, number: int, delay: float) -> int:
+    record(label, f"step-{number}-start")
+    time.sleep(delay)
+    record(label, f"step-{number}-done")
+    return number
+
+
+@task
+def counted(label: str, steps: int, step_delay: float) -> int:
+    """``steps`` checkpointed steps; a resumed task must not redo a finished one."""
+    return sum(counted_step(label, number, step_delay) for number in range(1, steps + 1))
+
+
+@step
+async def async_counted_step(label: str, number: int, delay: float) -> int:
+    await asyncio.to_thread(record, label, f"step-{number}-start")
+    await asyncio.sleep(delay)
+    await asyncio.to_thread(record, label, f"step-{number}-done")
+    return number
+
+
+@task
+async def async_counted(label: str, steps: int, step_delay: float) -> int:
+    total = 0
+    for number in range(1, steps + 1):
+        total += await async_counted_step(label, number, step_delay)
+    return total
+
+
+@step
+def attempt_mark(label: str) -> int:
+    record(label, "attempt")
+    with open(os.environ["TASKS_SIDE_EFFECT_LOG"]) as log:
+        return sum(1 for line in log if line.startswith(f"{label} attempt "))
+
+
+@task(retries=2, retry_backoff=0.5, retry_backoff_max=5)
+def flaky(label: str, failures: int) -> str:
+    """Fail the first ``failures`` attempts (each counted in a step), then succeed."""
+    if attempt_mark(label) <= failures:
+        raise ConnectionError(f"{label}: the webhook endpoint refused the connection")
+    return f"{label} delivered"
+
+
+@task(queue_name="tests-audit")
+def audited(label: str, seconds: float) -> None:
+    """Hold one of the audit queue's two slots for ``seconds``."""
+    record(label, "start")
+    time.sleep(seconds)
+    record(label, "end")
+
+
+@task
+def marked(label: str) -> str:
+    record(label, "ran")
+    return label
+
+
+@task(takes_context=True)
+def with_context(context: TaskContext, label: str) -> dict[str, Any]:
+    record(label, "ran")
+    return {"attempt": context.attempt, "id": context.task_result.id}
