@@ -12,6 +12,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Test files run in parallel (see pytest-xdist in pyproject.toml).
 PYTEST_ARGS ?= -n 3 --dist loadfile
+# A pytest -m expression; .ci/run's later phases leave out the tests marked "once".
+SUITE_SELECT ?=
 # Bytecode is compiled when .venv is synced, as in the image: where PYTHONDONTWRITEBYTECODE
 # is set (this kind of CI machine sets it) Python would otherwise compile every module
 # it imports, in every process; a worker's imports took 3.6 s of CPU instead of 1.4 s.
@@ -52,11 +54,11 @@ test: setup lint typecheck hadolint suite
 # Test files in parallel (three processes: most tests wait on the keel processes they
 # start, so three keep two cores busy), the longest files first (tests/conftest.py).
 suite:
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS) $(if $(SUITE_SELECT),-m "$(SUITE_SELECT)")
 
 # The whole suite on Django 5.2 LTS and DRF 3.16 (CI runs it on SQLite).
 suite-lts: setup-lts
-	$(LTS_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(LTS_VENV)/bin/python -m pytest $(PYTEST_ARGS) $(if $(SUITE_SELECT),-m "$(SUITE_SELECT)")
 
 lint:
 	$(BIN)/ruff check .

@@ -11,7 +11,8 @@ import pytest
 
 from tests.processes import REPO, uv_command
 
-pytestmark = pytest.mark.e2e
+# Builds its own environments and databases: the same in every CI phase.
+pytestmark = [pytest.mark.e2e, pytest.mark.once]
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,8 @@ import pytest
 
 from tests.processes import REPO, free_port
 
-pytestmark = pytest.mark.e2e
+# Builds its own environments and databases: the same in every CI phase.
+pytestmark = [pytest.mark.e2e, pytest.mark.once]
 
 README = REPO / "README.md"
 

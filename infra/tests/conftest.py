@@ -48,3 +48,10 @@ def prod() -> Deployment:
 def dev_file() -> Deployment:
     """``infra/Pulumi.dev.yaml``."""
     return deploy(stack_file_config("dev"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The infrastructure tests use no database and no Django: CI runs them once."""
+    for item in items:
+        if "infra/tests/" in str(item.fspath):
+            item.add_marker(pytest.mark.once)

@@ -32,7 +32,8 @@ from tests.adopting import (
 )
 from tests.processes import KeelProcess, free_port
 
-pytestmark = pytest.mark.e2e
+# Builds its own environments and databases: the same in every CI phase.
+pytestmark = [pytest.mark.e2e, pytest.mark.once]
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,8 @@ from tests.adopting import (
     run,
 )
 
-pytestmark = pytest.mark.e2e
+# Builds its own environments and databases: the same in every CI phase.
+pytestmark = [pytest.mark.e2e, pytest.mark.once]
 
 #: For each settings step, what its failure says, and what catches it.
 SYSTEM_CHECK = "keel manage check --deploy"
