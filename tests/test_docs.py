@@ -9,6 +9,7 @@ import pytest
 
 from keel.agents.conf import SETTINGS as AGENT_SETTINGS
 from keel.conf import Setting
+from keel.metrics import INTERVAL_SETTING as METRICS_INTERVAL_SETTING
 from keel.streaming.limits import PER_ADDRESS_SETTING, PER_USER_SETTING
 from keel.streaming.sse import HEARTBEAT_SETTING
 from keel.tasks.conf import SETTINGS as DURABLE_SETTINGS
@@ -17,8 +18,13 @@ CONFIGURATION = (Path(__file__).resolve().parent.parent / "docs" / "configuratio
 DECLARED = {
     setting.variable: setting for setting in [*AGENT_SETTINGS.values(), *DURABLE_SETTINGS.values()]
 }
-for streaming_setting in (HEARTBEAT_SETTING, PER_USER_SETTING, PER_ADDRESS_SETTING):
-    DECLARED[streaming_setting.variable] = streaming_setting
+for other_setting in (
+    HEARTBEAT_SETTING,
+    PER_USER_SETTING,
+    PER_ADDRESS_SETTING,
+    METRICS_INTERVAL_SETTING,
+):
+    DECLARED[other_setting.variable] = other_setting
 
 
 def documented_default(variable: str) -> str:

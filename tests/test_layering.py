@@ -18,8 +18,8 @@ SOURCE = Path(__file__).resolve().parent.parent / "src"
 #: From the bottom. A module may import its own layer's modules only where said below,
 #: and any module of a lower layer.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    # The foundation: configuration, runtime constants, ECS metadata, error bodies, logs
-    # and request middleware. Depends on nothing of keel above it.
+    # The foundation: configuration, runtime constants, ECS metadata, error bodies, logs,
+    # metrics and request middleware. Depends on nothing of keel above it.
     (
         "keel",
         "keel.conf",
@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "keel.ecs",
         "keel.errors",
         "keel.logs",
+        "keel.metrics",
         "keel.middleware",
     ),
     ("keel.health", "keel.streaming"),

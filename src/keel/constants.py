@@ -173,3 +173,33 @@ def timeout_relations(
 def check_timeouts(**values: float) -> list[str]:
     """Return the problem of each broken relation (empty when every relation holds)."""
     return [relation.problem for relation in timeout_relations(**values) if not relation.holds]
+
+
+# -- Metrics: what keel's roles publish as CloudWatch embedded-metric-format log lines
+# (keel.metrics), and what the Pulumi program's dashboard and alarms read.
+
+#: The CloudWatch namespace of every keel metric.
+METRICS_NAMESPACE = "Keel"
+#: The one dimension every metric carries: the ECS service (``<app>-<stack>-<role>``).
+METRIC_SERVICE_DIMENSION = "Service"
+#: A second dimension of the finish counters: the run's or task's outcome.
+METRIC_OUTCOME_DIMENSION = "Outcome"
+#: A second dimension of StepDuration: ``model``, ``tool`` or ``task``.
+METRIC_KIND_DIMENSION = "Kind"
+#: Gauges, published by every worker at each metrics interval (the same database-wide
+#: value from each: read them with Maximum).
+QUEUED_RUNS = "QueuedRuns"
+RUNNING_RUNS = "RunningRuns"
+QUEUED_TASKS = "QueuedTasks"
+RUNNING_TASKS = "RunningTasks"
+#: QueuedRuns + QueuedTasks: the backlog the worker service scales on.
+QUEUED_WORK = "QueuedWork"
+#: Counters (Sum) and timings, published as they happen.
+RUNS_FINISHED = "RunsFinished"
+TASKS_FINISHED = "TasksFinished"
+RUN_DURATION = "RunDuration"
+STEP_DURATION = "StepDuration"
+RECOVERED_WORKFLOWS = "RecoveredWorkflows"
+DATABASE_ERRORS = "DatabaseConnectionErrors"
+#: Open event streams of one web worker process, at each metrics interval (read with Sum).
+OPEN_STREAMS = "OpenStreams"

@@ -18,6 +18,8 @@ from django.http import HttpRequest, JsonResponse
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from keel import constants, metrics
+
 logger = logging.getLogger("keel.errors")
 
 #: The database driver's "cannot reach / lost the server" errors, as Django wraps them.
@@ -42,6 +44,7 @@ def json_error(status: int, code: str, detail: str, **extra: object) -> JsonResp
 
 def database_unavailable(request: HttpRequest, exception: Exception) -> JsonResponse:
     """Log a database outage (one line, no traceback) and answer 503 with Retry-After."""
+    metrics.emit({constants.DATABASE_ERRORS: 1})
     logger.warning(
         "database unavailable",
         extra={

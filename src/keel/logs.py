@@ -45,7 +45,13 @@ class JsonFormatter(logging.Formatter):
         if trace_id:
             entry["trace_id"] = trace_id
         for key, value in vars(record).items():
-            if key not in _STANDARD and key not in entry and not key.startswith("_"):
+            # "_aws" is an embedded-metric-format directive (keel.metrics); other
+            # underscored attributes are private to whoever set them.
+            if (
+                key not in _STANDARD
+                and key not in entry
+                and (key == "_aws" or not key.startswith("_"))
+            ):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = "".join(traceback.format_exception(*record.exc_info))

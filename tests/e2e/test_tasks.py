@@ -123,3 +123,29 @@ def test_per_queue_concurrency_holds_across_two_workers(tmp_path: Path) -> None:
     # The queue allows two at once, globally: both workers together never ran three.
     assert most == 2, events
     assert len([change for _, change in events if change == 1]) == 10
+
+
+def test_the_worker_publishes_its_gauges_as_valid_emf(tmp_path: Path) -> None:
+    import json
+
+    from keel import constants
+    from tests.test_metrics import assert_valid_emf
+
+    with task_cluster(
+        tmp_path, METRICS_INTERVAL="0.5", KEEL_METRICS_SERVICE="keel-test-worker"
+    ) as keel:
+        worker = keel.start_worker()
+        waiting = keel.enqueue("marked", "gauge", run_after_in=30)  # stays READY meanwhile
+        deadline = time.monotonic() + 30
+        while True:
+            lines = [json.loads(line) for line in worker.log().splitlines() if '"_aws"' in line]
+            gauges = [line for line in lines if line.get(constants.QUEUED_TASKS) == 1]
+            if gauges or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert keel.result(waiting)["status"] == "READY"
+    assert gauges, "the worker published no gauge with the waiting task"
+    for line in lines:
+        assert_valid_emf(line)
+    assert gauges[-1][constants.QUEUED_WORK] == 1
+    assert gauges[-1][constants.METRIC_SERVICE_DIMENSION] == "keel-test-worker"

@@ -38,4 +38,5 @@ def agents_contribution() -> Contribution:
         # Runs are async workflows on DBOS's event loop; their sync hand-offs (database
         # writes) use threads of the executor.
         threads=config.worker_concurrency * 2,
+        gauges=(services.run_gauges,),
     )

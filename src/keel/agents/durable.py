@@ -29,6 +29,7 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.wrapper import WrapperModel
 
+from keel import constants, metrics
 from keel.agents.models import EventType
 from keel.agents.registry import RunDeps
 from keel.agents.services import run_event_append
@@ -82,11 +83,17 @@ def tool_step[**P, R](
         @functools.wraps(function)
         async def gated(*args: P.args, **kwargs: P.kwargs) -> R:
             async with drain.step():
-                return await function(*args, **kwargs)
+                with metrics.timed(
+                    constants.STEP_DURATION, **{constants.METRIC_KIND_DIMENSION: "tool"}
+                ):
+                    return await function(*args, **kwargs)
 
         return DBOS.step(name=name, preemptible=True)(gated)
 
     return decorate
+
+
+MODEL_STEP = {constants.METRIC_KIND_DIMENSION: "model"}
 
 
 class GatedModel(WrapperModel):
@@ -94,12 +101,15 @@ class GatedModel(WrapperModel):
 
     async def request(self, *args: Any, **kwargs: Any) -> Any:
         async with drain.step():
-            return await super().request(*args, **kwargs)
+            with metrics.timed(constants.STEP_DURATION, **MODEL_STEP):
+                return await super().request(*args, **kwargs)
 
     @asynccontextmanager
     async def request_stream(self, *args: Any, **kwargs: Any) -> AsyncGenerator[Any]:
-        async with drain.step(), super().request_stream(*args, **kwargs) as stream:
-            yield stream
+        async with drain.step():
+            with metrics.timed(constants.STEP_DURATION, **MODEL_STEP):
+                async with super().request_stream(*args, **kwargs) as stream:
+                    yield stream
 
 
 def durable_agent(*, name: str, model: Any, **options: Any) -> Agent[RunDeps, str]:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 
+from keel import constants, metrics
 from keel.agents import registry
 from keel.agents.conf import agent_settings
 from keel.agents.models import (
@@ -200,7 +201,29 @@ def run_finish(
             payload,
             fields=["status", "finished_at", "output", "error", "input_tokens", "output_tokens"],
         )
+    outcome = {constants.METRIC_OUTCOME_DIMENSION: str(status)}
+    metrics.emit({constants.RUNS_FINISHED: 1}, dimensions=outcome)
+    if run.started_at is not None:
+        metrics.emit_duration(
+            constants.RUN_DURATION, (run.finished_at - run.started_at).total_seconds(), **outcome
+        )
     return True
+
+
+def run_gauges() -> dict[str, float]:
+    """Runs waiting and running, database-wide (published by keel.tasks.worker)."""
+    from django.db.models import Count
+
+    counts = dict(
+        AgentRun.objects.filter(status__in=ACTIVE_STATUSES)
+        .values_list("status")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {
+        constants.QUEUED_RUNS: counts.get(RunStatus.QUEUED, 0),
+        constants.RUNNING_RUNS: counts.get(RunStatus.RUNNING, 0),
+    }
 
 
 def run_interrupt(*, run_id: uuid.UUID | str) -> RunStatus | None:

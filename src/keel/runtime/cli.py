@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from keel.conf import ensure_settings_module, load_env_file
 from keel.logs import LOG_STREAM_VARIABLE
+from keel.metrics import ROLE_VARIABLE
 
 
 def _setup_django() -> None:
@@ -151,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(arguments: argparse.Namespace) -> int:
+    # Which role this process plays, for its metrics' Service dimension (keel.metrics).
+    os.environ.setdefault(ROLE_VARIABLE, arguments.role)
     if arguments.role == "web":
         web(arguments.server, arguments.bind)
         return 0  # not reached: exec replaced the process

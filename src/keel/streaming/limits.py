@@ -77,6 +77,11 @@ class StreamRegistry:
         with self.lock:
             return self.open[key]
 
+    def total(self) -> int:
+        """Every stream open in this process, whoever holds it."""
+        with self.lock:
+            return sum(self.open.values())
+
 
 #: One per process: gunicorn forks workers before any request, so none is shared.
 streams = StreamRegistry()

@@ -9,7 +9,7 @@ of work starves the other.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,8 @@ class Contribution:
     sweeps: tuple[Callable[[], object], ...] = field(default=())
     #: Executor threads this app's sync workflows may occupy at once.
     threads: int = 0
+    #: Read at every metrics interval and published (keel.metrics): name -> value.
+    gauges: tuple[Callable[[], Mapping[str, float]], ...] = ()
 
 
 def contributions() -> list[Contribution]:
@@ -92,4 +94,5 @@ def tasks_contribution() -> Contribution:
         queues=tuple(queues),
         sweeps=(lambda: services.tasks_unenqueued_dispatch(grace=config.task_enqueue_grace),),
         threads=sum(queue.worker_concurrency or 0 for queue in queues),
+        gauges=(services.task_gauges,),
     )

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from django.db import close_old_connections
 
+from keel import constants, metrics
 from keel.errors import DATABASE_UNAVAILABLE
 
 logger = logging.getLogger("keel.agents.database_retry")
@@ -43,6 +44,7 @@ def retrying_through_outages[**P, R](
             except DATABASE_UNAVAILABLE as error:
                 if time.monotonic() + delay > deadline:
                     raise
+                metrics.emit({constants.DATABASE_ERRORS: 1})
                 logger.warning(
                     "database unavailable, retrying",
                     extra={

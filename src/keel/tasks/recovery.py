@@ -22,6 +22,7 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from keel import constants, metrics
 from keel.ecs import task_id
 from keel.tasks.models import WorkerHeartbeat
 
@@ -96,6 +97,7 @@ def executors_recover(
                 executor_id=dead_executor, recovered_by=executor_id
             ).update(recovered_by=None, recovered_at=None)
             raise
+        metrics.emit({constants.RECOVERED_WORKFLOWS: len(handles)})
         logger.info(
             "recovered executor %s: %d pending workflow(s)",
             dead_executor,

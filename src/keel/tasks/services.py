@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from keel import constants, metrics
 from keel.tasks.models import TaskRecord, TaskStatus
 
 logger = logging.getLogger("keel.tasks")
@@ -152,6 +153,11 @@ def task_attempt_fail(*, task_id: str, error: dict[str, str], final: bool) -> No
             record.finished_at = timezone.now()
             fields.append("finished_at")
         record.save(update_fields=fields)
+    if final:
+        metrics.emit(
+            {constants.TASKS_FINISHED: 1},
+            dimensions={constants.METRIC_OUTCOME_DIMENSION: TaskStatus.FAILED},
+        )
     log = logger.error if final else logger.warning
     log(
         "task %s attempt failed%s: %s",
@@ -165,6 +171,10 @@ def task_attempt_fail(*, task_id: str, error: dict[str, str], final: bool) -> No
 def task_succeed(*, task_id: str, return_value: Any) -> None:
     TaskRecord.objects.filter(pk=task_id).update(
         status=TaskStatus.SUCCESSFUL, finished_at=timezone.now(), return_value=return_value
+    )
+    metrics.emit(
+        {constants.TASKS_FINISHED: 1},
+        dimensions={constants.METRIC_OUTCOME_DIMENSION: TaskStatus.SUCCESSFUL},
     )
 
 
@@ -181,6 +191,22 @@ def task_retry(*, task_id: str) -> TaskRecord:
         record.save(update_fields=["status", "generation", "enqueued_at", "finished_at"])
         transaction.on_commit(lambda: _dispatch_logged(record.id), robust=True)
     return record
+
+
+def task_gauges() -> dict[str, float]:
+    """Tasks waiting and running, database-wide (published by keel.tasks.worker)."""
+    from django.db.models import Count
+
+    counts = dict(
+        TaskRecord.objects.filter(status__in=[TaskStatus.READY, TaskStatus.RUNNING])
+        .values_list("status")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {
+        constants.QUEUED_TASKS: counts.get(TaskStatus.READY, 0),
+        constants.RUNNING_TASKS: counts.get(TaskStatus.RUNNING, 0),
+    }
 
 
 def tasks_unenqueued_dispatch(*, grace: float, batch: int = 100) -> int:

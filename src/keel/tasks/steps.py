@@ -27,7 +27,10 @@ from typing import Any, overload
 
 from asgiref.sync import iscoroutinefunction
 
+from keel import constants, metrics
 from keel.tasks import drain
+
+TASK_STEP = {constants.METRIC_KIND_DIMENSION: "task"}
 
 
 @overload
@@ -50,13 +53,14 @@ def step(function: Any = None, /, *, name: str | None = None) -> Any:
             @functools.wraps(target)
             async def gated_async(*args: Any, **kwargs: Any) -> Any:
                 async with drain.step():
-                    return await target(*args, **kwargs)
+                    with metrics.timed(constants.STEP_DURATION, **TASK_STEP):
+                        return await target(*args, **kwargs)
 
             return DBOS.step(name=step_name)(gated_async)
 
         @functools.wraps(target)
         def gated(*args: Any, **kwargs: Any) -> Any:
-            with drain.step_sync():
+            with drain.step_sync(), metrics.timed(constants.STEP_DURATION, **TASK_STEP):
                 return target(*args, **kwargs)
 
         return DBOS.step(name=step_name)(gated)

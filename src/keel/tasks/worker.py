@@ -22,7 +22,9 @@ import importlib
 import logging
 import os
 import threading
+import time
 
+from keel import constants, metrics
 from keel.tasks import drain, recovery, system_database
 from keel.tasks.conf import DurableSettings, durable_settings
 from keel.tasks.contributions import Contribution, contributions
@@ -135,12 +137,26 @@ class DurableWorker:
             extra={"executor_id": self.executor_id, "busy_workflows": drain.busy()},
         )
 
+    def _publish_gauges(self) -> None:
+        values: dict[str, float] = {}
+        for contribution in self.contributions:
+            for gauge in contribution.gauges:
+                values.update(gauge())
+        values[constants.QUEUED_WORK] = values.get(constants.QUEUED_RUNS, 0) + values.get(
+            constants.QUEUED_TASKS, 0
+        )
+        metrics.emit(values)
+
     def _heartbeat_loop(self) -> None:
         from django.db import close_old_connections
 
         config = self.config
+        next_metrics = time.monotonic()
         while not self.stopped.wait(config.heartbeat_interval):
             try:
+                if time.monotonic() >= next_metrics:
+                    next_metrics = time.monotonic() + metrics.INTERVAL_SETTING.read()
+                    self._publish_gauges()
                 if not recovery.heartbeat_beat(executor_id=self.executor_id):
                     # Another worker judged this one dead and took its workflows: carrying
                     # on would run them twice.

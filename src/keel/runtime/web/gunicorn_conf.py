@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from typing import Any
 
 from keel import constants
@@ -108,4 +109,18 @@ def post_worker_init(worker: Any) -> None:
 
     if server == "asgi":
         worker.loop.call_soon(signal.pthread_sigmask, signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    threading.Thread(target=_publish_open_streams, name="keel-metrics", daemon=True).start()
     gc.freeze()
+
+
+def _publish_open_streams() -> None:
+    """Publish this worker's open event streams at every metrics interval (keel.metrics)."""
+    import time
+
+    from keel import metrics
+    from keel.streaming.limits import streams
+
+    interval = metrics.INTERVAL_SETTING.read()
+    while True:
+        time.sleep(interval)
+        metrics.emit({constants.OPEN_STREAMS: streams.total()})
