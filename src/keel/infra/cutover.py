@@ -176,7 +176,7 @@ class Cutover(pulumi.ComponentResource):
             tags={
                 **route_tags,
                 constants.CUTOVER_LOG_GROUP_TAG: constants.cutover_log_group(args.prefix),
-                constants.CUTOVER_RETIRE_AFTER_TAG: str(int(route.retire_after_hours * 3600)),
+                constants.CUTOVER_RETIRE_AFTER_TAG: str(round(route.retire_after_hours * 3600)),
                 constants.CUTOVER_PERMISSION_TAG: statement_id,
             },
             # keel cutover owns the weights once the rule exists: config gives the first.
