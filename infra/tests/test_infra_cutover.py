@@ -25,7 +25,13 @@ from keel_infra_mocks import (
 )
 
 from keel import constants
-from keel.infra.cutover_config import PRODUCTION_RULE_PRIORITY, CutoverConfig, CutoverRoute
+from keel.infra import policies
+from keel.infra.cutover_config import (
+    LAMBDA_ONLY_PRIORITY_OFFSET,
+    PRODUCTION_RULE_PRIORITY,
+    CutoverConfig,
+    CutoverRoute,
+)
 
 RULE = "aws:lb/listenerRule:ListenerRule"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
@@ -334,14 +340,20 @@ def route(**changes) -> CutoverRoute:
     [
         (
             CutoverConfig(routes=tuple(route(name=f"r{i}", priority=i + 1) for i in range(6))),
-            "at most 5 routes",
+            "at most 5 weighted routes at a time",
+        ),
+        (
+            CutoverConfig(
+                routes=tuple(route(name=f"r{i}", priority=i + 1, weighted=False) for i in range(41))
+            ),
+            "at most 40 routes",
         ),
         (CutoverConfig(routes=(route(), route(name="other"))), "priorities repeat"),
         (CutoverConfig(routes=(route(), route(priority=11))), "names repeat"),
         (CutoverConfig(routes=(route(keel_percent=150),)), "keelPercent must be a whole number"),
         (CutoverConfig(routes=(route(paths=()),)), "name paths or hosts"),
         (
-            CutoverConfig(routes=(route(priority=PRODUCTION_RULE_PRIORITY),)),
+            CutoverConfig(routes=(route(priority=LAMBDA_ONLY_PRIORITY_OFFSET),)),
             "ahead of the production rule",
         ),
         (CutoverConfig(routes=(route(name="a-very-long-route-nm"),)), "longer than 32 characters"),
@@ -387,3 +399,84 @@ def test_the_stack_reads_keel_cutover_with_numbers_set_as_strings():
     values["keel:cutover"]["routes"][0]["weight"] = 5
     with pytest.raises(ValueError, match="unknown CutoverRoute keys: weight"):
         stack_config_from(values, stack="dev")
+
+
+# ---- Lambda-only routes: the host on keel's ALB before its functions move -------------
+
+
+def lambda_only_config(*, weighted: bool) -> Deployment:
+    routes = (
+        CUTOVER_ROUTES[0],
+        CutoverRoute(
+            name="invoices",
+            function_name="legacy-invoices",
+            paths=("/invoices/*",),
+            priority=30,
+            weighted=weighted,
+        ),
+    )
+    return deploy(cutover_config().replace(cutover=CutoverConfig(routes=routes)).check())
+
+
+def test_a_lambda_only_route_forwards_to_its_function_alone_behind_its_priority():
+    deployment = lambda_only_config(weighted=False)
+    (rule,) = [
+        r
+        for r in deployment.of_type(RULE)
+        if r.inputs["tags"].get(constants.CUTOVER_LAMBDA_ONLY_TAG) == "invoices"
+    ]
+    (lambda_group,) = tagged(deployment, TARGET_GROUP, "invoices")
+    (sibling,) = [
+        s for s in deployment.of_type(SERVICE) if s.inputs["name"] == "keel-dev-web-cutover"
+    ]
+
+    (action,) = rule.inputs["actions"]
+    assert action == {"type": "forward", "targetGroupArn": arn(lambda_group)}
+    assert rule.inputs["priority"] == 30 + LAMBDA_ONLY_PRIORITY_OFFSET
+    assert constants.CUTOVER_ROUTE_TAG not in rule.inputs["tags"]
+    assert not tagged(deployment, ALARM, "invoices")
+    assert [b["targetGroupArn"] for b in sibling.inputs["loadBalancers"]] == [
+        arn(side(deployment, "orders", constants.CUTOVER_SIDE_KEEL))
+    ]
+    assert [p.inputs["sourceArn"] for p in deployment.of_type(PERMISSION)].count(
+        arn(lambda_group)
+    ) == 1
+
+
+def test_weighting_a_route_keeps_its_lambda_side_and_puts_the_new_rule_ahead_of_the_old():
+    before, after = lambda_only_config(weighted=False), lambda_only_config(weighted=True)
+
+    def lambda_side(deployment: Deployment) -> dict[str, str]:
+        kinds = (TARGET_GROUP, PERMISSION, ATTACHMENT)
+        return {
+            r.name: r.urn
+            for r in deployment.resources
+            if r.type in kinds and r.name.startswith("invoices-") and r.name != "invoices-keel"
+        }
+
+    assert lambda_side(after) == lambda_side(before)
+    assert len(lambda_side(after)) == 3
+    old = before.one(RULE, "invoices-lambda-only")
+    new = rule_of(after, "invoices")
+    # Pulumi creates the weighted rule (at 0 % keel) before deleting the Lambda-only one;
+    # ALB evaluates the lower number first, so requests never see a gap.
+    assert new.inputs["priority"] < old.inputs["priority"]
+    assert forward(new)[arn(side(after, "invoices", constants.CUTOVER_SIDE_LAMBDA))] == 100
+    assert not [r for r in after.of_type(RULE) if r.name == "invoices-lambda-only"]
+
+
+def test_a_stack_with_lambda_only_routes_runs_no_cutover_service():
+    routes = tuple(CutoverRoute(**{**vars(route), "weighted": False}) for route in CUTOVER_ROUTES)
+    deployment = deploy(cutover_config().replace(cutover=CutoverConfig(routes=routes)).check())
+
+    assert "keel-dev-web-cutover" not in {s.inputs["name"] for s in deployment.of_type(SERVICE)}
+    assert "cutover_service" not in deployment.outputs
+    assert len(deployment.of_type(PERMISSION)) == 2
+    assert [
+        found
+        for resource in deployment.custom()
+        for found in policies.violations(
+            resource.type, resource.inputs, policies.Options(protect=resource.protect)
+        )
+    ] == []
+    assert policies.stack_violations((r.type, r.outputs) for r in deployment.custom()) == []

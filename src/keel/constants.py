@@ -80,6 +80,8 @@ CUTOVER_SIDE_KEEL = "keel"
 CUTOVER_LOG_GROUP_TAG = "keel:cutover-log-group"
 #: On a route's rule: seconds at 100 % keel, alarms quiet, before retire reports it.
 CUTOVER_RETIRE_AFTER_TAG = "keel:cutover-retire-after-seconds"
+#: On a Lambda-only route's rule (no keel side yet): the route's name.
+CUTOVER_LAMBDA_ONLY_TAG = "keel:lambda-route"
 #: On a route's rule: the statement id of the Lambda permission keel added.
 CUTOVER_PERMISSION_TAG = "keel:cutover-permission"
 

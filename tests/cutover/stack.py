@@ -210,6 +210,8 @@ def _condition(condition: dict[str, Any]) -> dict[str, Any]:
 
 
 def _action(action: dict[str, Any], arns: dict[str, str]) -> dict[str, Any]:
+    if "targetGroupArn" in action:
+        return {"Type": "forward", "TargetGroupArn": arns[action["targetGroupArn"]]}
     return {
         "Type": "forward",
         "ForwardConfig": {

@@ -277,7 +277,7 @@ class KeelApp(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        if self.cutover is not None:
+        if self.cutover is not None and self.cutover.keel_target_group_arns:
             self._cutover_service(web_task)
         self.worker = WorkerService(
             "worker",
@@ -407,10 +407,12 @@ class KeelApp(pulumi.ComponentResource):
 
     def _cutover_outputs(self) -> dict[str, pulumi.Input[Any]]:
         """Return what docs/migration.md uses while routes are being cut over."""
-        if self.cutover is None or self.cutover_service is None:
+        if self.cutover is None:
             return {}
-        return {
-            "cutover_service": self.cutover_service.name,
+        outputs: dict[str, pulumi.Input[Any]] = {
             "cutover_log_group": self.cutover.log_group.name,
             "cutover_alarms": self.cutover.alarm_names,
         }
+        if self.cutover_service is not None:
+            outputs["cutover_service"] = self.cutover_service.name
+        return outputs

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from keel import constants
-from keel.infra.cutover_config import CutoverRoute
+from keel.infra.cutover_config import LAMBDA_ONLY_PRIORITY_OFFSET, CutoverRoute
 from keel.infra.load_balancer import web_target_group
 
 NAMESPACE = "AWS/ApplicationELB"
@@ -52,15 +53,15 @@ class CutoverArgs:
 
 @dataclass
 class RouteResources:
-    """What one route is made of."""
+    """What one route is made of; a Lambda-only route has no keel side and no alarms."""
 
     function: pulumi.Output[aws.lambda_.GetFunctionResult]
     lambda_target_group: aws.lb.TargetGroup
     permission: aws.lambda_.Permission
     attachment: aws.lb.TargetGroupAttachment
-    keel_target_group: aws.lb.TargetGroup
     rule: aws.lb.ListenerRule
-    alarms: list[aws.cloudwatch.MetricAlarm]
+    keel_target_group: aws.lb.TargetGroup | None = None
+    alarms: list[aws.cloudwatch.MetricAlarm] = field(default_factory=list)
 
 
 class Cutover(pulumi.ComponentResource):
@@ -98,7 +99,9 @@ class Cutover(pulumi.ComponentResource):
         )
         self.routes = {route.name: self._route(route) for route in args.routes}
         self._deny_ecs_the_rules()
-        self.keel_target_group_arns = [r.keel_target_group.arn for r in self.routes.values()]
+        self.keel_target_group_arns = [
+            r.keel_target_group.arn for r in self.routes.values() if r.keel_target_group
+        ]
         self.alarm_names = pulumi.Output.all(
             *(alarm.name for r in self.routes.values() for alarm in r.alarms)
         ).apply(list)
@@ -145,6 +148,34 @@ class Cutover(pulumi.ComponentResource):
             # The ALB checks it may invoke the function when the target is registered.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
+        conditions: list[aws.lb.ListenerRuleConditionArgsDict] = []
+        if route.paths:
+            conditions.append({"path_pattern": {"values": list(route.paths)}})
+        if route.hosts:
+            conditions.append({"host_header": {"values": list(route.hosts)}})
+
+        def resources(rule: aws.lb.ListenerRule, **keel_side: Any) -> RouteResources:
+            return RouteResources(
+                function=function,
+                lambda_target_group=lambda_group,
+                permission=permission,
+                attachment=attachment,
+                rule=rule,
+                **keel_side,
+            )
+
+        if not route.weighted:
+            lambda_only = aws.lb.ListenerRule(
+                f"{route.name}-lambda-only",
+                listener_arn=args.listener_arn,
+                # Behind the weighted rule that replaces it, which Pulumi creates first.
+                priority=route.priority + LAMBDA_ONLY_PRIORITY_OFFSET,
+                conditions=conditions,
+                actions=[{"type": "forward", "target_group_arn": lambda_group.arn}],
+                tags={**args.tags, constants.CUTOVER_LAMBDA_ONLY_TAG: route.name},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment]),
+            )
+            return resources(lambda_only)
         keel_group = web_target_group(
             f"{route.name}-keel",
             name=f"{args.prefix}-{route.name}-keel",
@@ -152,11 +183,6 @@ class Cutover(pulumi.ComponentResource):
             tags={**route_tags, constants.CUTOVER_SIDE_TAG: constants.CUTOVER_SIDE_KEEL},
             opts=child,
         )
-        conditions: list[aws.lb.ListenerRuleConditionArgsDict] = []
-        if route.paths:
-            conditions.append({"path_pattern": {"values": list(route.paths)}})
-        if route.hosts:
-            conditions.append({"host_header": {"values": list(route.hosts)}})
         rule = aws.lb.ListenerRule(
             route.name,
             listener_arn=args.listener_arn,
@@ -184,14 +210,8 @@ class Cutover(pulumi.ComponentResource):
                 parent=self, ignore_changes=["actions"], depends_on=[attachment]
             ),
         )
-        return RouteResources(
-            function=function,
-            lambda_target_group=lambda_group,
-            permission=permission,
-            attachment=attachment,
-            keel_target_group=keel_group,
-            rule=rule,
-            alarms=self._alarms(route, keel_group, route_tags),
+        return resources(
+            rule, keel_target_group=keel_group, alarms=self._alarms(route, keel_group, route_tags)
         )
 
     def _alarms(

@@ -5,6 +5,10 @@ forwards a share of the route's requests to a Lambda target group over the exist
 function (looked up, never changed) and the rest to a keel target group of its own
 (docs/adr/0007-cutover.md). ``keelPercent`` is the share the rule is created with; after
 that ``keel cutover`` owns the weights and Pulumi ignores them.
+
+A route with ``weighted: false`` is served by its function alone, through keel's ALB: the
+host can point at keel's ALB before any of its functions moves, and a route becomes
+weighted (at ``keelPercent``, 0 by default) when its turn comes.
 """
 
 from __future__ import annotations
@@ -18,11 +22,17 @@ from keel.infra.config_values import build, check
 
 #: ECS attaches at most five target groups to one service (Registering multiple target
 #: groups with an Amazon ECS service, "Considerations"); the cutover service registers
-#: one per route.
-MAX_ROUTES = 5
+#: one per weighted route.
+MAX_WEIGHTED_ROUTES = 5
+#: An ALB has at most 100 target groups and 100 rules (its default quotas); a route
+#: takes two target groups and one rule, the web service two more.
+MAX_ROUTES = 40
 #: The production rule's priority: evaluated last, after every cutover rule (ALB rules
 #: are evaluated from the lowest number up, 1 to 50,000).
 PRODUCTION_RULE_PRIORITY = 50_000
+#: A Lambda-only route's rule sits this far behind its configured priority, so the
+#: weighted rule that replaces it is created ahead of it before it is deleted.
+LAMBDA_ONLY_PRIORITY_OFFSET = 25_000
 #: An ALB rule takes at most five condition values (path patterns and host names together).
 MAX_CONDITION_VALUES = 5
 #: Target-group names allow 32 characters; keel names a route's "<prefix>-<route>-keel".
@@ -49,8 +59,10 @@ class CutoverRoute:
     #: ALB path patterns (``/orders/*``) and host names (``api.example.com``); at least one.
     paths: Sequence[str] = ()
     hosts: Sequence[str] = ()
-    #: The rule's place ahead of the production rule: unique, 1 to 49,999.
+    #: The rule's place ahead of the production rule: unique, 1 to 24,999.
     priority: int = 0
+    #: False: the function alone serves the route, through keel's ALB, until its turn.
+    weighted: bool = True
     #: keel's share when the rule is created; ``keel cutover`` moves it afterwards.
     keel_percent: int = 0
     #: The route's alarms on keel's side: the 5xx share of its requests and latency p95.
@@ -97,10 +109,11 @@ class CutoverRoute:
         for host in self.hosts:
             check(_HOST.fullmatch(str(host)) is not None, f"{label}: {host!r} is not a host name")
         check(
-            isinstance(self.priority, int) and 1 <= self.priority < PRODUCTION_RULE_PRIORITY,
-            f"{label}: priority must be 1 to {PRODUCTION_RULE_PRIORITY - 1} "
+            isinstance(self.priority, int) and 1 <= self.priority < LAMBDA_ONLY_PRIORITY_OFFSET,
+            f"{label}: priority must be 1 to {LAMBDA_ONLY_PRIORITY_OFFSET - 1} "
             "(ahead of the production rule)",
         )
+        check(isinstance(self.weighted, bool), f"{label}: weighted must be true or false")
         check(
             isinstance(self.keel_percent, int) and 0 <= self.keel_percent <= 100,
             f"{label}: keelPercent must be a whole number from 0 to 100",
@@ -128,8 +141,14 @@ class CutoverConfig:
     def check(self, prefix: str) -> None:
         check(
             len(self.routes) <= MAX_ROUTES,
-            f"cutover: at most {MAX_ROUTES} routes at a time (ECS attaches at most "
-            f"{MAX_ROUTES} target groups to a service); retire one first",
+            f"cutover: at most {MAX_ROUTES} routes (an ALB's quotas: 100 target groups, 100 rules)",
+        )
+        weighted = [route.name for route in self.routes if route.weighted]
+        check(
+            len(weighted) <= MAX_WEIGHTED_ROUTES,
+            f"cutover: at most {MAX_WEIGHTED_ROUTES} weighted routes at a time (ECS attaches "
+            f"at most {MAX_WEIGHTED_ROUTES} target groups to a service), not {len(weighted)}; "
+            "retire one, or set weighted: false on a route that has not started",
         )
         names = [route.name for route in self.routes]
         check(len(set(names)) == len(names), f"cutover: route names repeat in {names}")
