@@ -389,13 +389,14 @@ def test_the_stack_reads_keel_cutover_with_numbers_set_as_strings():
                     "paths": ["/orders/*"],
                     "priority": "10",
                     "keelPercent": "5",
+                    "weighted": "false",
                 }
             ],
         },
     }
 
     (read,) = stack_config_from(values, stack="dev").cutover.routes
-    assert (read.priority, read.keel_percent) == (10, 5)
+    assert (read.priority, read.keel_percent, read.weighted) == (10, 5, False)
     values["keel:cutover"]["routes"][0]["weight"] = 5
     with pytest.raises(ValueError, match="unknown CutoverRoute keys: weight"):
         stack_config_from(values, stack="dev")

@@ -184,15 +184,19 @@ class CutoverConfig:
         )
 
 
+_INTEGERS = ("priority", "keelPercent", "errorRateMinRequests")
+_BOOLEANS = {"true": True, "false": False}
+
+
 def _numbers(values: Any) -> Any:
-    """Return a route's values with ``"25"`` as 25 (``config set --path`` stores strings)."""
+    """Return a route's values with ``"25"`` as 25 and ``"false"`` as False
+    (``pulumi config set --path`` stores strings)."""
     if not isinstance(values, Mapping):
         return values
-    return {
-        key: int(value)
-        if key in ("priority", "keelPercent", "errorRateMinRequests")
-        and isinstance(value, str)
-        and value.isdigit()
-        else value
-        for key, value in values.items()
-    }
+    typed = dict(values)
+    for key, value in values.items():
+        if key in _INTEGERS and isinstance(value, str) and value.isdigit():
+            typed[key] = int(value)
+        elif key == "weighted" and isinstance(value, str) and value.lower() in _BOOLEANS:
+            typed[key] = _BOOLEANS[value.lower()]
+    return typed
