@@ -111,8 +111,15 @@ def test_status_shows_each_routes_weights_health_on_both_sides_and_alarms(cutove
 # ---- step and bake -----------------------------------------------------------------------
 
 
+def tags(cutover: Cutover, route: str) -> list[dict]:
+    (described,) = cutover.aws["elbv2"].describe_tags(ResourceArns=[cutover.stood.rules[route]])[
+        "TagDescriptions"
+    ]
+    return sorted(described["Tags"], key=lambda tag: tag["Key"])
+
+
 def test_step_moves_the_weight_bakes_and_logs_who_when_from_and_to(cutover: Cutover):
-    before = rule(cutover, "orders")
+    before, tags_before = rule(cutover, "orders"), tags(cutover, "orders")
     started = datetime.datetime.now(datetime.UTC)
 
     stepped = cutover.run("step", "orders", "--to", "5", "--bake", "1s", "--poll", "0.2s")
@@ -137,6 +144,7 @@ def test_step_moves_the_weight_bakes_and_logs_who_when_from_and_to(cutover: Cuto
     # Only the weights moved: conditions, priority and tags are Pulumi's and stay as they were.
     for key in ("Conditions", "Priority"):
         assert after[key] == before[key]
+    assert tags(cutover, "orders") == tags_before
     assert cutover.weights("reports") == {"lambda": 75, "keel": 25}
 
 
@@ -206,6 +214,31 @@ def test_rollback_puts_everything_on_lambda_in_one_change(cutover: Cutover):
     assert changes(again.stdout) == []
     assert "reports is already at keel 0 % / lambda 100 %; nothing to change" in again.stderr
     assert cutover.logged("reports") == [record]
+
+
+def test_rollback_is_one_modify_rule_and_nothing_else_changes(
+    cutover: Cutover, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    from keel.cutover.aws import Aws
+    from keel.runtime.cli import main
+
+    for name, value in cutover.environment().items():
+        monkeypatch.setenv(name, value)
+    calls: list[str] = []
+    call = Aws.call
+
+    def counted(self: Aws, service: str, operation: str, **parameters: object) -> object:
+        calls.append(f"{service}:{operation}")
+        return call(self, service, operation, **parameters)
+
+    monkeypatch.setattr(Aws, "call", counted)
+
+    assert main(["cutover", "rollback", "reports", "--stack", "dev"]) == 0
+    writes = [c for c in calls if not c.split(":")[1].startswith(("Describe", "Get", "Filter"))]
+    assert writes == ["elbv2:ModifyRule", "logs:CreateLogStream", "logs:PutLogEvents"]
+    assert cutover.weights("reports") == {"lambda": 100, "keel": 0}
+    (record,) = changes(capsys.readouterr().out)
+    assert record["reason"] == "rollback"
 
 
 # ---- retire --------------------------------------------------------------------------------
