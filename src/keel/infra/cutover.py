@@ -69,7 +69,9 @@ class Cutover(pulumi.ComponentResource):
 
     The rule is created with the configured weights and Pulumi ignores its actions from
     then on: ``keel cutover`` is the only writer of a route's weights, and a ``pulumi
-    up`` neither reverts nor sees them (docs/adr/0007-cutover.md).
+    up`` neither reverts nor sees them (docs/adr/0007-cutover.md). A Lambda-only route
+    (``weighted: false``) has its Lambda side and a rule to it alone, behind the place its
+    weighted rule takes later.
     """
 
     routes: dict[str, RouteResources]
