@@ -149,25 +149,26 @@ def test_step_moves_the_weight_bakes_and_logs_who_when_from_and_to(cutover: Cuto
 
 
 def test_an_alarm_during_the_bake_puts_the_weight_back_where_it_was(cutover: Cutover):
-    process = subprocess.Popen(
+    # The context manager closes the pipes and waits; the finally kills it (by its PID)
+    # if an assertion left it baking.
+    with subprocess.Popen(
         cutover.command("step", "reports", "--to", "50", "--bake", "30s", "--poll", "0.2s"),
         env=cutover.environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while cutover.weights("reports") != {"lambda": 50, "keel": 50}:
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "the step never moved the weight"
-            time.sleep(0.1)
-        fired = alarm(cutover, "reports", "5xx-rate", "ALARM")
-        stdout, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    ) as process:
+        try:
+            deadline = time.monotonic() + 30
+            while cutover.weights("reports") != {"lambda": 50, "keel": 50}:
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < deadline, "the step never moved the weight"
+                time.sleep(0.1)
+            fired = alarm(cutover, "reports", "5xx-rate", "ALARM")
+            stdout, stderr = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
 
     assert process.returncode == 3, stderr
     assert cutover.weights("reports") == {"lambda": 75, "keel": 25}
