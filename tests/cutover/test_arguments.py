@@ -10,6 +10,9 @@ import pytest
 from keel.cutover.cli import duration, percent
 from keel.cutover.health import p95_of
 
+# Neither a database nor Django: CI runs it in its first phase only.
+pytestmark = pytest.mark.once
+
 
 @pytest.mark.parametrize(
     ("text", "seconds"),

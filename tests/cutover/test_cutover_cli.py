@@ -19,7 +19,8 @@ import pytest
 from tests.cutover.conftest import Cutover
 from tests.cutover.moto import DEFAULT_IDENTITY
 
-pytestmark = pytest.mark.timeout(120)
+# Neither a database nor Django: the same on every CI phase, so it runs in the first only.
+pytestmark = [pytest.mark.e2e, pytest.mark.once, pytest.mark.timeout(120)]
 
 
 #: A change record's fields; the line on stdout adds keel's log fields (time, level, ...).

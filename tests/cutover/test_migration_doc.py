@@ -22,6 +22,9 @@ import yaml
 from keel.infra.cutover_config import CutoverConfig
 from keel.runtime.cli import build_parser
 
+# Neither a database nor Django: CI runs it in its first phase only.
+pytestmark = pytest.mark.once
+
 REPO = Path(__file__).resolve().parents[2]
 MIGRATION = (REPO / "docs" / "migration.md").read_text()
 DEPLOY = (REPO / "docs" / "deploy.md").read_text()
