@@ -23,6 +23,7 @@ SLOWEST_FIRST = (
     "tests/e2e/test_health.py",
     "tests/e2e/test_runs_deploy.py",
     "tests/e2e/test_runs_concurrency.py",
+    "tests/cutover/test_cutover_cli.py",
 )
 
 

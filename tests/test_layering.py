@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("keel.health", "keel.streaming"),
     # keel.tasks is the durable execution the apps above it build on.
     ("keel.tasks",),
-    ("keel.agents",),
+    ("keel.agents", "keel.cutover"),
     # The composition root: starts the roles from what the apps provide; nothing imports it.
     ("keel.runtime",),
 )

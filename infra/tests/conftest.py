@@ -17,6 +17,7 @@ PULUMI_AWS_MODULES = (
     "ecr",
     "ecs",
     "iam",
+    "lambda_",
     "lb",
     "rds",
     "secretsmanager",
@@ -29,7 +30,13 @@ with warnings.catch_warnings():
         # The modules load lazily: touching an attribute runs the import.
         getattr(importlib.import_module(f"pulumi_aws.{module}"), "_utilities", None)
 
-from keel_infra_mocks import Deployment, deploy, dev_config, stack_file_config  # noqa: E402
+from keel_infra_mocks import (  # noqa: E402
+    Deployment,
+    cutover_config,
+    deploy,
+    dev_config,
+    stack_file_config,
+)
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +55,12 @@ def prod() -> Deployment:
 def dev_file() -> Deployment:
     """``infra/Pulumi.dev.yaml``."""
     return deploy(stack_file_config("dev"))
+
+
+@pytest.fixture(scope="session")
+def cutover() -> Deployment:
+    """The dev stack with two routes being cut over from Lambda (``CUTOVER_ROUTES``)."""
+    return deploy(cutover_config())
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

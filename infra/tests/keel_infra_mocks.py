@@ -23,6 +23,7 @@ from pulumi.runtime import rpc, settings
 
 from keel.infra.app import KeelApp
 from keel.infra.config import StackConfig, WebConfig
+from keel.infra.cutover_config import CutoverConfig, CutoverRoute
 
 INFRA = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
@@ -51,6 +52,8 @@ class Recorded:
     property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: The provider reference (``<provider URN>::<id>``), empty for components.
     provider: str = ""
+    #: What the mocks answered for it: its inputs and the outputs AWS would compute.
+    outputs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,6 +62,7 @@ class Deployment:
     outputs: dict[str, Any]
     app: KeelApp
     calls: list[str] = field(default_factory=list)
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def of_type(self, token: str) -> list[Recorded]:
         return [resource for resource in self.resources if resource.type == token]
@@ -96,6 +100,8 @@ class KeelMocks(pulumi.runtime.Mocks):
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        #: Every invoke with its arguments, in order.
+        self.invokes: list[tuple[str, dict[str, Any]]] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         inputs = dict(args.inputs)
@@ -153,6 +159,7 @@ class KeelMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
         self.calls.append(args.token)
+        self.invokes.append((args.token, dict(args.args)))
         match args.token:
             case "aws:index/getRegion:getRegion":
                 return {"region": REGION, "name": REGION, "id": REGION}, []
@@ -170,6 +177,19 @@ class KeelMocks(pulumi.runtime.Mocks):
                 return {"id": args.args["id"], "cidrBlock": EXISTING_VPC_CIDR}, []
             case "aws:ec2/getRouteTable:getRouteTable":
                 return {"id": f"rtb-{args.args['subnetId']}"}, []
+            case "aws:lambda/getFunction:getFunction":
+                name = args.args["functionName"].rsplit(":", 1)[-1]
+                arn = _arn("lambda", f"function:{name}")
+                qualifier = args.args.get("qualifier") or "$LATEST"
+                return {
+                    "functionName": name,
+                    "arn": arn,
+                    "qualifiedArn": f"{arn}:{qualifier}",
+                    "qualifier": qualifier,
+                    "version": "7",
+                    "role": f"arn:aws:iam::{ACCOUNT}:role/{name}-role",
+                    "id": name,
+                }, []
             case "aws:secretsmanager/getRandomPassword:getRandomPassword":
                 return {"randomPassword": "r" * 64, "id": "random"}, []
         raise AssertionError(f"unexpected call {args.token}")
@@ -230,6 +250,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 key: tuple(value.urns) for key, value in request.propertyDependencies.items()
             },
             provider=request.provider,
+            outputs=rpc.deserialize_properties(response.object) if response.object else {},
         )
         with self._lock:
             self.recorded.append(record)
@@ -272,7 +293,11 @@ def run_program(
         monitor.close_loops()
     outputs = {key: value for key, value in built.items() if key != "app"}
     return Deployment(
-        resources=list(monitor.recorded), outputs=outputs, app=built["app"], calls=mocks.calls
+        resources=list(monitor.recorded),
+        outputs=outputs,
+        app=built["app"],
+        calls=mocks.calls,
+        invokes=mocks.invokes,
     )
 
 
@@ -285,6 +310,32 @@ def dev_config(**changes: Any) -> StackConfig:
     """Return a valid ``dev`` stack config (new VPC, image from the stack's registry)."""
     base = StackConfig(stack="dev", image_tag="2025-01-01.1", web=web_config())
     return base.replace(**changes).check()
+
+
+#: Two routes in flight: one by path on an alias of its function, one by host name.
+CUTOVER_ROUTES = (
+    CutoverRoute(
+        name="orders",
+        function_name="legacy-orders",
+        qualifier="live",
+        paths=("/orders", "/orders/*"),
+        priority=10,
+        keel_percent=0,
+    ),
+    CutoverRoute(
+        name="reports",
+        function_name=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:legacy-reports",
+        hosts=("reports.example.com",),
+        priority=20,
+        keel_percent=25,
+        latency_p95_seconds=5.0,
+    ),
+)
+
+
+def cutover_config(**changes: Any) -> StackConfig:
+    """Return the dev stack with ``CUTOVER_ROUTES`` being cut over."""
+    return dev_config(cutover=CutoverConfig(routes=CUTOVER_ROUTES), **changes)
 
 
 class StackFileConfig:

@@ -324,7 +324,7 @@ def doc_commands(path: Path) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("doc", ["deploy.md", "operations.md"])
+@pytest.mark.parametrize("doc", ["deploy.md", "operations.md", "migration.md"])
 def test_every_aws_command_in_the_docs_is_one_the_cli_accepts(doc: str):
     commands = [
         shlex.split(command) for command in doc_commands(DOCS / doc) if command.startswith("aws ")
@@ -334,15 +334,19 @@ def test_every_aws_command_in_the_docs_is_one_the_cli_accepts(doc: str):
     assert [(argv, aws_cli.problems(argv)) for argv in commands if aws_cli.problems(argv)] == []
 
 
-@pytest.mark.parametrize("doc", ["deploy.md", "operations.md"])
-def test_every_stack_output_the_docs_name_exists(doc: str, dev_file: Deployment):
+@pytest.mark.parametrize(
+    ("doc", "stack"),
+    [("deploy.md", "dev_file"), ("operations.md", "dev_file"), ("migration.md", "cutover")],
+)
+def test_every_stack_output_the_docs_name_exists(doc: str, stack: str, request):
+    deployment: Deployment = request.getfixturevalue(stack)
     named = set(re.findall(r"pulumi stack output (\w+)", (DOCS / doc).read_text()))
 
     assert named
-    assert named <= set(dev_file.outputs), sorted(named - set(dev_file.outputs))
+    assert named <= set(deployment.outputs), sorted(named - set(deployment.outputs))
 
 
-@pytest.mark.parametrize("doc", ["deploy.md", "operations.md"])
+@pytest.mark.parametrize("doc", ["deploy.md", "operations.md", "migration.md"])
 def test_every_config_key_the_docs_set_is_one_the_stack_reads(doc: str):
     documented = (INFRA / "Pulumi.yaml").read_text()
     keys = {

@@ -143,6 +143,26 @@ def egress_rule(**props: Any) -> dict:
     return {"securityGroupId": "sg-worker", **props}
 
 
+def cutover_rule(*weights: Any, **tags: str) -> dict:
+    """A cutover route's rule forwarding to a Lambda and a keel target group."""
+    arns = ["arn:tg/keel-dev-orders-fn", "arn:tg/keel-dev-orders-keel", "arn:tg/third"]
+    return {
+        "arn": "arn:rule/orders",
+        "actions": [
+            {
+                "type": "forward",
+                "forward": {
+                    "targetGroups": [
+                        {"arn": arn, "weight": weight}
+                        for arn, weight in zip(arns, weights, strict=False)
+                    ]
+                },
+            }
+        ],
+        "tags": {"keel:cutover-route": "orders", **tags},
+    }
+
+
 SERVICE = rules.SERVICE
 CASES = [
     # (policy, type, passing props, violating props)
@@ -257,6 +277,12 @@ CASES = [
             "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess",
         },
     ),
+    (
+        "keel-cutover-weights",
+        rules.LISTENER_RULE,
+        cutover_rule(95, 5),
+        cutover_rule(-5, 105),
+    ),
 ]
 
 
@@ -366,7 +392,7 @@ def test_stack_policy_reports_a_secret_readable_but_never_injected():
     ) == [f"{other} may be read but is never injected"]
 
 
-@pytest.mark.parametrize("name", ["dev", "prod", "dev_file"])
+@pytest.mark.parametrize("name", ["dev", "prod", "dev_file", "cutover"])
 def test_every_resource_the_program_registers_passes_every_policy(name: str, request):
     deployment: Deployment = request.getfixturevalue(name)
 
@@ -407,11 +433,12 @@ def test_rolling_is_reported_only_as_advisory():
     assert POLICIES["keel-ecs-gradual-deployment"].enforcement_level.value == "advisory"
 
 
-@pytest.mark.parametrize("name", ["dev", "prod", "dev_file"])
+@pytest.mark.parametrize("name", ["dev", "prod", "dev_file", "cutover"])
 def test_the_program_passes_every_stack_wide_policy(name: str, request):
     deployment: Deployment = request.getfixturevalue(name)
 
-    assert policies.stack_violations((r.type, r.inputs) for r in deployment.custom()) == []
+    # As `pulumi preview --policy-pack` gives a stack policy: each resource's outputs.
+    assert policies.stack_violations((r.type, r.outputs) for r in deployment.custom()) == []
 
 
 @pytest.mark.parametrize(
@@ -485,6 +512,8 @@ def test_every_stack_policy_has_a_case():
     assert stack_policies == {
         "keel-execution-role-reads-injected-secrets",
         "keel-spot-runs-x86",
+        "keel-cutover-route-alarmed",
+        "keel-cutover-apart-from-production",
     }
 
 
@@ -506,3 +535,143 @@ def test_spot_policy_refuses_arm64_task_definitions_beside_spot_services(
     )
 
     assert bool(found) is reported
+
+
+# ---- Cutover routes -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("weights", "reported"),
+    [
+        ((100, 0), []),
+        ((0, 100), []),
+        ((50.0, 50.0), []),
+        (
+            (101, -1),
+            [
+                "weight 101 is not a whole percentage from 0 to 100",
+                "weight -1 is not a whole percentage from 0 to 100",
+            ],
+        ),
+        ((90, 5), ["the weights add up to 95, not 100 %"]),
+        ((50, 50, 0), ["a cutover rule forwards to two target groups (Lambda, keel), not 3"]),
+        (
+            (99.5, 0.5),
+            [
+                "weight 99.5 is not a whole percentage from 0 to 100",
+                "weight 0.5 is not a whole percentage from 0 to 100",
+            ],
+        ),
+    ],
+)
+def test_cutover_weights_are_whole_percentages_adding_up_to_100(weights: tuple, reported: list):
+    assert (
+        run_policy("keel-cutover-weights", rules.LISTENER_RULE, cutover_rule(*weights)) == reported
+    )
+
+
+def test_the_weights_policy_leaves_other_rules_alone():
+    production = {**cutover_rule(300, 700), "tags": {"keel:listener-rule": "production"}}
+
+    assert run_policy("keel-cutover-weights", rules.LISTENER_RULE, production) == []
+
+
+def alarm(route: str) -> dict:
+    return {"name": f"keel-dev-cutover-{route}-5xx-rate", "tags": {"keel:cutover-route": route}}
+
+
+def test_the_alarm_policy_passes_a_route_with_an_alarm_and_reports_one_without():
+    passing = [
+        policy_resource(rules.LISTENER_RULE, cutover_rule(100, 0)),
+        policy_resource(rules.METRIC_ALARM, alarm("orders")),
+    ]
+    violating = [
+        policy_resource(rules.LISTENER_RULE, cutover_rule(100, 0)),
+        policy_resource(rules.METRIC_ALARM, alarm("reports")),
+    ]
+
+    assert run_stack_rule("keel-cutover-route-alarmed", passing) == []
+    assert run_stack_rule("keel-cutover-route-alarmed", violating) == [
+        "cutover route orders has no alarm tagged keel:cutover-route=orders"
+    ]
+
+
+def web_service(production_rule: str) -> dict:
+    return {
+        **good_service(),
+        "loadBalancers": [
+            {
+                "targetGroupArn": "arn:tg/web-a",
+                "advancedConfiguration": {
+                    "alternateTargetGroupArn": "arn:tg/web-b",
+                    "productionListenerRule": production_rule,
+                    "roleArn": "role",
+                },
+            }
+        ],
+    }
+
+
+def production_rule(*target_groups: str) -> dict:
+    return {
+        "arn": "arn:rule/production",
+        "actions": [
+            {
+                "type": "forward",
+                "forward": {"targetGroups": [{"arn": arn, "weight": 50} for arn in target_groups]},
+            }
+        ],
+        "tags": {"keel:listener-rule": "production"},
+    }
+
+
+def apart(*resources: tuple[str, dict]) -> list[str]:
+    return run_stack_rule(
+        "keel-cutover-apart-from-production",
+        [policy_resource(kind, props) for kind, props in resources],
+    )
+
+
+def test_the_apart_policy_passes_a_cutover_rule_of_its_own():
+    assert (
+        apart(
+            (rules.SERVICE, web_service("arn:rule/production")),
+            (rules.LISTENER_RULE, production_rule("arn:tg/web-a", "arn:tg/web-b")),
+            (rules.LISTENER_RULE, cutover_rule(95, 5)),
+        )
+        == []
+    )
+
+
+def test_the_apart_policy_reports_a_cutover_on_the_production_rule():
+    """The cutover split written onto the rule ECS rewrites: ECS's next deploy erases it."""
+    assert apart(
+        (rules.SERVICE, web_service("arn:rule/orders")),
+        (rules.LISTENER_RULE, cutover_rule(95, 5)),
+    ) == ["cutover route orders is on a rule ECS rewrites during deployments"]
+
+
+def test_the_apart_policy_reports_a_cutover_rule_forwarding_to_a_target_group_ecs_swaps():
+    swapped = cutover_rule(95, 5)
+    swapped["actions"][0]["forward"]["targetGroups"][1]["arn"] = "arn:tg/web-b"
+
+    assert apart(
+        (rules.SERVICE, web_service("arn:rule/production")), (rules.LISTENER_RULE, swapped)
+    ) == ["cutover route orders forwards to arn:tg/web-b, a target group ECS swaps on deploys"]
+
+
+def test_the_apart_policy_reports_a_lambda_target_on_the_production_rule():
+    lambda_group = {"arn": "arn:tg/keel-dev-orders-fn", "targetType": "lambda"}
+
+    assert apart(
+        (rules.SERVICE, web_service("arn:rule/production")),
+        (rules.TARGET_GROUP, lambda_group),
+        (rules.LISTENER_RULE, production_rule("arn:tg/web-a", "arn:tg/keel-dev-orders-fn")),
+    ) == ["the production rule forwards to a Lambda target group"]
+
+
+def test_lambda_target_groups_need_no_keel_health_check():
+    assert (
+        run_policy("keel-target-group-health-check", rules.TARGET_GROUP, {"targetType": "lambda"})
+        == []
+    )

@@ -68,6 +68,33 @@ ECS_METADATA_TIMEOUT = 1.0
 MAX_REQUESTS = 10_000
 MAX_REQUESTS_JITTER = 1_000
 
+# The cutover contract: what keel.infra.cutover tags and names, and `keel cutover` finds
+# by (docs/adr/0007-cutover.md). The ALB itself is named "<app>-<stack>".
+#: On a route's listener rule, its target groups and its alarms: the route's name.
+CUTOVER_ROUTE_TAG = "keel:cutover-route"
+#: On a route's target groups: which side of the split it is.
+CUTOVER_SIDE_TAG = "keel:cutover-side"
+CUTOVER_SIDE_LAMBDA = "lambda"
+CUTOVER_SIDE_KEEL = "keel"
+#: On a route's rule: the log group every weight change is written to.
+CUTOVER_LOG_GROUP_TAG = "keel:cutover-log-group"
+#: On a route's rule: seconds at 100 % keel, alarms quiet, before retire reports it.
+CUTOVER_RETIRE_AFTER_TAG = "keel:cutover-retire-after-seconds"
+#: On a Lambda-only route's rule (no keel side yet): the route's name.
+CUTOVER_LAMBDA_ONLY_TAG = "keel:lambda-route"
+#: On a route's rule: the statement id of the Lambda permission keel added.
+CUTOVER_PERMISSION_TAG = "keel:cutover-permission"
+
+
+def cutover_alarm_prefix(prefix: str, route: str) -> str:
+    """Return the name prefix of a route's alarms (``<app>-<stack>-cutover-<route>-``)."""
+    return f"{prefix}-cutover-{route}-"
+
+
+def cutover_log_group(prefix: str) -> str:
+    """Return the log group of a stack's cutover changes."""
+    return f"/keel/{prefix}/cutover"
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TimeoutRelation:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -12,6 +13,8 @@ from keel import constants
 from keel.infra.cluster import Cluster, ClusterArgs
 from keel.infra.config import StackConfig
 from keel.infra.containers import ContainerSpec, TaskSize, TaskSpec
+from keel.infra.cutover import Cutover, CutoverArgs
+from keel.infra.cutover_service import CutoverService, CutoverServiceArgs
 from keel.infra.database import Database, DatabaseArgs
 from keel.infra.deployment_alarms import DeploymentAlarms, DeploymentAlarmsArgs
 from keel.infra.environment import role_environment, web_environment
@@ -51,6 +54,9 @@ class KeelApp(pulumi.ComponentResource):
     """
 
     outputs: dict[str, pulumi.Input[Any]]
+    #: Present while ``keel:cutover`` lists routes.
+    cutover: Cutover | None = None
+    cutover_service: CutoverService | None = None
 
     def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None):
         config.check()
@@ -199,6 +205,21 @@ class KeelApp(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
+        if config.cutover.routes:
+            self.cutover = Cutover(
+                "cutover",
+                CutoverArgs(
+                    prefix=config.prefix,
+                    routes=tuple(config.cutover.routes),
+                    vpc_id=self.network.vpc_id,
+                    listener_arn=self.load_balancer.listener.arn,
+                    load_balancer_arn_suffix=self.load_balancer.alb.arn_suffix,
+                    ecs_load_balancer_role_name=self.load_balancer.ecs_role.name,
+                    log_retention_days=config.log_retention_days,
+                    tags=config.tags,
+                ),
+                opts=self._child,
+            )
 
     def _workloads(self) -> None:
         """Run the migration, then start the web and worker services on its schema."""
@@ -227,16 +248,17 @@ class KeelApp(pulumi.ComponentResource):
             opts=self._child,
         )
         web, worker = config.web, config.worker
+        web_task = self._task(
+            "web",
+            web_environment(config, environment),
+            TaskSize(cpu=web.cpu, memory=web.memory),
+            port=constants.PORT,
+        )
         self.web = WebService(
             "web",
             WebServiceArgs(
                 service=self._service(
-                    self._task(
-                        "web",
-                        web_environment(config, environment),
-                        TaskSize(cpu=web.cpu, memory=web.memory),
-                        port=constants.PORT,
-                    ),
+                    web_task,
                     min_count=web.min_count,
                     max_count=web.max_count,
                     cpu_target_percent=web.cpu_target_percent,
@@ -255,6 +277,8 @@ class KeelApp(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
+        if self.cutover is not None and self.cutover.keel_target_group_arns:
+            self._cutover_service(web_task)
         self.worker = WorkerService(
             "worker",
             WorkerServiceArgs(
@@ -268,6 +292,31 @@ class KeelApp(pulumi.ComponentResource):
                     depends_on=[self.migration.run],
                 ),
                 spot_percent=worker.spot_percent,
+            ),
+            opts=self._child,
+        )
+
+    def _cutover_service(self, web_task: TaskSpec) -> None:
+        """Run the web service's task definition behind the routes' keel target groups."""
+        assert self.cutover is not None
+        config = self.config
+        service = dataclasses.replace(
+            self._service(
+                web_task,
+                min_count=config.cutover.min_count,
+                max_count=config.cutover.max_count,
+                cpu_target_percent=config.cutover.cpu_target_percent,
+                depends_on=[self.migration.run],
+            ),
+            name_suffix="-cutover",
+        )
+        self.cutover_service = CutoverService(
+            "web-cutover",
+            CutoverServiceArgs(
+                service=service,
+                task_definition_arn=self.web.task_definition.arn,
+                target_group_arns=self.cutover.keel_target_group_arns,
+                rollback_alarm_names=self.cutover.alarm_names,
             ),
             opts=self._child,
         )
@@ -342,6 +391,7 @@ class KeelApp(pulumi.ComponentResource):
             "migrate_security_group": migrate_group,
             # `aws ecs run-task --network-configuration "$(pulumi stack output ...)"` for a
             # one-off command: the migrate task's network, no public IP.
+            **self._cutover_outputs(),
             "one_off_network_configuration": pulumi.Output.all(
                 self.network.private_subnet_ids, migrate_group
             ).apply(
@@ -354,3 +404,15 @@ class KeelApp(pulumi.ComponentResource):
                 )
             ),
         }
+
+    def _cutover_outputs(self) -> dict[str, pulumi.Input[Any]]:
+        """Return what docs/migration.md uses while routes are being cut over."""
+        if self.cutover is None:
+            return {}
+        outputs: dict[str, pulumi.Input[Any]] = {
+            "cutover_log_group": self.cutover.log_group.name,
+            "cutover_alarms": self.cutover.alarm_names,
+        }
+        if self.cutover_service is not None:
+            outputs["cutover_service"] = self.cutover_service.name
+        return outputs

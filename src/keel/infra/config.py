@@ -17,6 +17,7 @@ from typing import Any
 from keel import constants
 from keel.infra.access_config import AccessConfig
 from keel.infra.config_values import build, check
+from keel.infra.cutover_config import CutoverConfig
 
 #: ECS deployment strategies keel supports for the web service.
 STRATEGIES = ("CANARY", "LINEAR", "BLUE_GREEN", "ROLLING")
@@ -312,6 +313,8 @@ class StackConfig:
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     #: The team's own AWS needs: task-role permissions, egress rules, KMS keys.
     access: AccessConfig = field(default_factory=AccessConfig)
+    #: Routes moving from an existing Lambda function to keel by weight (docs/migration.md).
+    cutover: CutoverConfig = field(default_factory=CutoverConfig)
 
     @property
     def prefix(self) -> str:
@@ -384,6 +387,7 @@ class StackConfig:
         )
         self.worker.check()
         self.access.check()
+        self.cutover.check(self.prefix)
         return self
 
     def replace(self, **changes: Any) -> StackConfig:
@@ -424,4 +428,5 @@ class StackConfig:
                 egress=config.get_object("egress"),
                 kms_key_arns=config.get_object("kmsKeyArns"),
             ),
+            cutover=CutoverConfig.from_values(config.get_object("cutover")),
         ).check()

@@ -10,6 +10,10 @@ import pulumi
 import pulumi_aws as aws
 
 from keel import constants
+from keel.infra.cutover_config import PRODUCTION_RULE_PRIORITY
+
+#: Tags the rule ECS owns, so policies and ``keel cutover`` tell it from the cutover rules.
+PRODUCTION_RULE_TAG = ("keel:listener-rule", "production")
 
 #: TLS 1.2 and 1.3 only.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -84,7 +88,14 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         self.primary, self.alternate = (
-            self._target_group(suffix, args, tags, child) for suffix in ("a", "b")
+            web_target_group(
+                f"web-{suffix}",
+                name=f"{args.prefix}-web-{suffix}",
+                vpc_id=args.vpc_id,
+                tags=tags,
+                opts=child,
+            )
+            for suffix in ("a", "b")
         )
 
         not_found: aws.lb.ListenerDefaultActionArgsDict = {
@@ -123,7 +134,9 @@ class LoadBalancer(pulumi.ComponentResource):
         self.production_rule = aws.lb.ListenerRule(
             "production",
             listener_arn=self.listener.arn,
-            priority=1,
+            # Last: the routes being cut over from Lambda sit ahead of it, on rules of
+            # their own whose weights ECS never touches (docs/adr/0007-cutover.md).
+            priority=PRODUCTION_RULE_PRIORITY,
             conditions=[{"path_pattern": {"values": ["/*"]}}],
             actions=[
                 {
@@ -136,7 +149,7 @@ class LoadBalancer(pulumi.ComponentResource):
                     },
                 }
             ],
-            tags=tags,
+            tags={**tags, PRODUCTION_RULE_TAG[0]: PRODUCTION_RULE_TAG[1]},
             # ECS owns the weights once a deployment has run.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["actions"]),
         )
@@ -178,32 +191,35 @@ class LoadBalancer(pulumi.ComponentResource):
             }
         )
 
-    def _target_group(
-        self,
-        suffix: str,
-        args: LoadBalancerArgs,
-        tags: dict[str, str],
-        child: pulumi.ResourceOptions,
-    ) -> aws.lb.TargetGroup:
-        return aws.lb.TargetGroup(
-            f"web-{suffix}",
-            name=f"{args.prefix}-web-{suffix}",
-            vpc_id=args.vpc_id,
-            target_type="ip",
-            protocol="HTTP",
-            port=constants.PORT,
-            deregistration_delay=constants.DEREGISTRATION_DELAY,
-            health_check={
-                "enabled": True,
-                "protocol": "HTTP",
-                "path": constants.HEALTH_PATH,
-                "port": str(constants.PORT),
-                "interval": constants.HEALTH_CHECK_INTERVAL,
-                "timeout": constants.HEALTH_CHECK_TIMEOUT,
-                "healthy_threshold": constants.HEALTH_CHECK_HEALTHY_THRESHOLD,
-                "unhealthy_threshold": constants.HEALTH_CHECK_UNHEALTHY_THRESHOLD,
-                "matcher": constants.HEALTH_CHECK_MATCHER,
-            },
-            tags=tags,
-            opts=child,
-        )
+
+def web_target_group(
+    resource_name: str,
+    *,
+    name: str,
+    vpc_id: pulumi.Input[str],
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> aws.lb.TargetGroup:
+    """Create a target group of keel web tasks: keel's port, health path and timings."""
+    return aws.lb.TargetGroup(
+        resource_name,
+        name=name,
+        vpc_id=vpc_id,
+        target_type="ip",
+        protocol="HTTP",
+        port=constants.PORT,
+        deregistration_delay=constants.DEREGISTRATION_DELAY,
+        health_check={
+            "enabled": True,
+            "protocol": "HTTP",
+            "path": constants.HEALTH_PATH,
+            "port": str(constants.PORT),
+            "interval": constants.HEALTH_CHECK_INTERVAL,
+            "timeout": constants.HEALTH_CHECK_TIMEOUT,
+            "healthy_threshold": constants.HEALTH_CHECK_HEALTHY_THRESHOLD,
+            "unhealthy_threshold": constants.HEALTH_CHECK_UNHEALTHY_THRESHOLD,
+            "matcher": constants.HEALTH_CHECK_MATCHER,
+        },
+        tags=dict(tags),
+        opts=opts,
+    )

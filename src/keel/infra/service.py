@@ -30,6 +30,9 @@ class ServiceArgs:
     tags: Mapping[str, str]
     #: Resources the service waits for: the migration, so new code meets a migrated schema.
     depends_on: Sequence[pulumi.Resource] = ()
+    #: After "<prefix>-<role>" in the service's name: a second service of one role
+    #: (the cutover service, "-cutover") needs a name of its own.
+    name_suffix: str = ""
 
     @property
     def role(self) -> str:
@@ -38,7 +41,7 @@ class ServiceArgs:
     @property
     def name(self) -> str:
         """Return the service's (and its task family's) physical name."""
-        return f"{self.prefix}-{self.role}"
+        return f"{self.prefix}-{self.role}{self.name_suffix}"
 
     def check(self, component: str) -> None:
         """Raise ValueError unless the counts and targets make sense."""

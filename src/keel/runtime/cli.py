@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a Dockerfile, .dockerignore and an infra/ Pulumi program into this "
         "Django project (never overwriting a file)",
     )
+    from keel.cutover.cli import add_parser as add_cutover_parser
+
+    add_cutover_parser(roles)
     manage_parser = roles.add_parser("manage", help="run a Django management command")
     manage_parser.add_argument("arguments", nargs=argparse.REMAINDER)
     return parser
@@ -167,6 +170,10 @@ def _run(arguments: argparse.Namespace) -> int:
         from keel.runtime.init import run_init
 
         return run_init()
+    if arguments.role == "cutover":
+        from keel.cutover.cli import run as run_cutover
+
+        return run_cutover(arguments)
     return manage(arguments.arguments)
 
 

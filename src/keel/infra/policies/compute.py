@@ -8,6 +8,7 @@ from typing import Any
 from keel import constants
 from keel.infra.config import SECRET_NAME_PATTERN
 from keel.infra.containers import ECS_EXEC_TAG
+from keel.infra.cutover_service import CUTOVER_SERVICE_TAG
 from keel.infra.policies.rules import Options, containers, get
 
 GRADUAL_STRATEGIES = ("CANARY", "LINEAR", "BLUE_GREEN")
@@ -39,6 +40,11 @@ def service_rolls_back_on_alarms(props: Mapping[str, Any], options: Options) -> 
 
 def service_shifts_traffic_gradually(props: Mapping[str, Any], options: Options) -> Iterator[str]:
     if not props.get("loadBalancers"):
+        return
+    key, value = CUTOVER_SERVICE_TAG
+    if (props.get("tags") or {}).get(key) == value:
+        # Its routes' rules are the gradual shift, moved by `keel cutover`; a canary would
+        # need ECS to own those rules (docs/adr/0007-cutover.md).
         return
     strategy = get(props, "deploymentConfiguration", "strategy") or "ROLLING"
     if strategy not in GRADUAL_STRATEGIES:

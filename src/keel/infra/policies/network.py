@@ -30,6 +30,10 @@ def _same(actual: Any, expected: Any) -> bool:
 
 
 def target_group_matches_runtime(props: Mapping[str, Any], options: Options) -> Iterator[str]:
+    if props.get("targetType") == "lambda":
+        # A cutover route's Lambda side: no port, no keel health path (the function is
+        # the old stack's, invoked as it is).
+        return
     if props.get("port") != constants.PORT:
         yield f"the target group forwards to {props.get('port')}, keel listens on {constants.PORT}"
     health_check = props.get("healthCheck") or {}

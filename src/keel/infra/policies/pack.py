@@ -14,10 +14,11 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from keel.infra.policies import access, compute, data, network, stack
+from keel.infra.policies import access, compute, cutover, data, network, stack
 from keel.infra.policies.rules import (
     EGRESS_RULE,
     INGRESS_RULE,
+    LISTENER_RULE,
     LOG_GROUP,
     POLICY,
     POLICY_ATTACHMENT,
@@ -128,6 +129,13 @@ RULES: tuple[Rule, ...] = (
         resource_types=(POLICY_ATTACHMENT,),
         check=access.managed_policy_is_not_broad,
     ),
+    Rule(
+        name="keel-cutover-weights",
+        description="A cutover rule weighs its Lambda and keel target groups in whole "
+        "percentages (0-100) that add up to 100.",
+        resource_types=(LISTENER_RULE,),
+        check=cutover.weights_are_percentages,
+    ),
 )
 
 STACK_RULES: tuple[StackRule, ...] = (
@@ -140,6 +148,18 @@ STACK_RULES: tuple[StackRule, ...] = (
         name="keel-spot-runs-x86",
         description="Services on Fargate Spot run X86_64 task definitions (Spot has no ARM64).",
         check=stack.spot_runs_x86_only,
+    ),
+    StackRule(
+        name="keel-cutover-route-alarmed",
+        description="Every cutover route has an alarm (tagged with the route) that "
+        "`keel cutover step` watches during a bake.",
+        check=cutover.every_route_has_an_alarm,
+    ),
+    StackRule(
+        name="keel-cutover-apart-from-production",
+        description="No cutover rule is a rule ECS rewrites or forwards to a target group "
+        "ECS swaps; the production rule forwards to no Lambda target group.",
+        check=cutover.cutover_rules_apart_from_production,
     ),
 )
 

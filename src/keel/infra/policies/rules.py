@@ -29,6 +29,8 @@ EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 POLICY = "aws:iam/policy:Policy"
 POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
 @dataclass(frozen=True, kw_only=True)
