@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pytest_django.fixtures import Settings
 
 from tests.processes import base_environment, run_keel, scratch_database
 
@@ -58,3 +59,22 @@ def collected_static() -> None:
         ["manage", "collectstatic", "--noinput", "--verbosity", "0"], base_environment()
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture
+def system_database_at(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[int], None]:
+    """Point this process's DBOS client and readiness probe at a port on loopback."""
+    from keel.tasks import system_database
+
+    monkeypatch.delenv("DBOS_SYSTEM_DATABASE_URL", raising=False)
+    for cached in ("_engine", "_client", "_probe_engine"):
+        monkeypatch.setattr(system_database, cached, None)
+
+    def point(port: int) -> None:
+        settings.KEEL_DBOS_SYSTEM_DATABASE_URL = (
+            f"postgresql+psycopg://keel@127.0.0.1:{port}/keel_dbos_sys"
+        )
+
+    return point

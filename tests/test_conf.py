@@ -76,7 +76,24 @@ def test_database_url_selects_postgresql_with_persistent_checked_connections() -
     assert config["ENGINE"] == "django.db.backends.postgresql"
     assert (config["HOST"], config["NAME"], config["CONN_MAX_AGE"]) == ("db.internal", "keel", 60)
     assert config["CONN_HEALTH_CHECKS"] is True
-    assert config["OPTIONS"]["connect_timeout"] == 5
+    # Every wait on a database that is down is bounded (keel.constants, docs/operations.md).
+    assert config["OPTIONS"] == {
+        "connect_timeout": 2,
+        "tcp_user_timeout": 1000,
+        "keepalives": 1,
+        "keepalives_idle": 1,
+        "keepalives_interval": 1,
+        "keepalives_count": 1,
+    }
+
+
+def test_database_connect_timeout_is_configurable_down_to_libpqs_floor() -> None:
+    url = "postgres://keel:pw@db.internal:5432/keel"
+    config = database_config(Env({"DATABASE_URL": url, "DATABASE_CONNECT_TIMEOUT": "10"}))
+    assert config["OPTIONS"]["connect_timeout"] == 10
+    # libpq and psycopg would read 1 as 2: say so instead of pretending.
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_CONNECT_TIMEOUT=1 must be at least 2"):
+        database_config(Env({"DATABASE_URL": url, "DATABASE_CONNECT_TIMEOUT": "1"}))
 
 
 def test_database_parts_build_postgresql_without_a_url() -> None:

@@ -6,10 +6,12 @@ import json
 
 from django.core.exceptions import RequestDataTooBig
 from django.db.utils import OperationalError
+from django.http import HttpResponse
 from django.test import RequestFactory
 from pytest_django.fixtures import Settings
 
 from keel import errors
+from keel.middleware import JsonErrorMiddleware
 
 
 def body(response: object) -> dict[str, object]:
@@ -37,6 +39,17 @@ def test_a_database_outage_is_a_503_to_retry() -> None:
         "error": "database_unavailable",
         "detail": "The database is unavailable; retry shortly.",
     }
+
+
+def test_the_dbos_system_database_down_is_the_same_503() -> None:
+    request = RequestFactory().post("/api/runs/x/cancel/")
+    response = JsonErrorMiddleware(lambda request: HttpResponse()).process_exception(
+        request, errors.DatabaseUnavailable("DBOS system database: OperationalError")
+    )
+    assert response is not None
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(errors.DATABASE_RETRY_AFTER)
+    assert body(response)["error"] == "database_unavailable"
 
 
 def test_drf_reports_an_oversized_body_as_413(settings: Settings) -> None:

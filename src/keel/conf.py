@@ -18,6 +18,8 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from keel import constants
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _UNSET: Any = object()
@@ -326,10 +328,14 @@ def database_config(
         }
     options = config.setdefault("OPTIONS", {})
     if config["ENGINE"] == "django.db.backends.postgresql":
-        # A short connect timeout keeps /readyz and requests from hanging on an outage.
-        options.setdefault(
-            "connect_timeout", environ.integer("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
+        # Bounded waits keep /readyz and requests from hanging on an outage.
+        connect_timeout = environ.integer(
+            "DATABASE_CONNECT_TIMEOUT",
+            constants.DATABASE_CONNECT_TIMEOUT,
+            minimum=constants.DATABASE_CONNECT_TIMEOUT,
         )
+        for name, value in postgres_wait_options(connect_timeout=connect_timeout).items():
+            options.setdefault(name, value)
     elif config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets the web role read while the worker writes; IMMEDIATE avoids the
         # deadlock-prone upgrade from a read to a write lock.
@@ -340,3 +346,25 @@ def database_config(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
         )
     return config
+
+
+def postgres_wait_options(
+    *, connect_timeout: int = constants.DATABASE_CONNECT_TIMEOUT
+) -> dict[str, int]:
+    """Return the libpq parameters that bound each wait on a PostgreSQL host that is gone.
+
+    ``connect_timeout`` bounds a connection attempt; ``tcp_user_timeout`` and the
+    keep-alives end an open connection whose host stopped answering
+    (``constants.DATABASE_DEAD_CONNECTION_TIMEOUT`` says how). Without them a statement
+    sent to a vanished host waits for the kernel's retransmissions, about 15 minutes.
+    """
+    dead_after = constants.DATABASE_DEAD_CONNECTION_TIMEOUT
+    return {
+        "connect_timeout": connect_timeout,
+        "tcp_user_timeout": dead_after * 1000,
+        "keepalives": 1,
+        "keepalives_idle": dead_after,
+        "keepalives_interval": dead_after,
+        # Only where TCP_USER_TIMEOUT is missing (not Linux) does the count end it.
+        "keepalives_count": 1,
+    }

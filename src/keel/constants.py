@@ -68,6 +68,43 @@ ECS_METADATA_TIMEOUT = 1.0
 MAX_REQUESTS = 10_000
 MAX_REQUESTS_JITTER = 1_000
 
+# A database that is down costs a web request seconds, never minutes: every wait a
+# request can make on PostgreSQL (keel's tables or DBOS's system tables) is bounded by
+# one of the numbers below, and nothing in the web role retries. A server that is down
+# while its host is up (crashed, restarting, stopped) refuses or resets connections and
+# costs a request nothing; the numbers matter when the host itself is gone and packets
+# are dropped, where only a timeout ends a wait. docs/operations.md states the bounds.
+
+#: One connection attempt, in seconds (libpq's ``connect_timeout``; the default of
+#: ``DATABASE_CONNECT_TIMEOUT``). 2 s is the floor: libpq and psycopg read less as 2.
+DATABASE_CONNECT_TIMEOUT = 2
+#: Noticing that an open connection's host vanished, in seconds. Data sent and not
+#: acknowledged this long ends the connection (``TCP_USER_TIMEOUT``): the health check or
+#: pool ping on an idle connection fails after 1 s. A connection that has heard nothing
+#: this long sends a keep-alive probe, which must be acknowledged within this long again:
+#: a statement whose answer never comes fails after 2 s. A VPC's round trip is well under
+#: a millisecond, so these never cut off a live server, however long its statement runs.
+DATABASE_DEAD_CONNECTION_TIMEOUT = 1
+#: Checking a connection out of keel's pool for the DBOS system database, in seconds.
+#: The pool has a connection for every web request thread, so a checkout never waits;
+#: this only bounds a leak.
+DATABASE_POOL_TIMEOUT = 1
+#: The longest one database call waits on a vanished host once its idle connection has
+#: been found dead: a failed connection attempt, or a statement sent on a fresh
+#: connection whose answer never comes.
+_FAILED_CALL = max(DATABASE_CONNECT_TIMEOUT, 2 * DATABASE_DEAD_CONNECTION_TIMEOUT)
+#: The longest answer to an API request while the database is down, in seconds: the
+#: longest chain of the waits above that one request can meet. A request stops at its
+#: first failed database call, except the hand-off of a recorded run to DBOS (the run is
+#: answered 201 and handed over later), so the worst is ``POST /api/runs/``: its thread's
+#: idle connection found dead (1 s), a reconnect to a server that then vanishes, the
+#: hand-off's pooled connection found dead (1 s) and its failed call (2 s).
+API_OUTAGE_ANSWER_BOUND = 2 * DATABASE_DEAD_CONNECTION_TIMEOUT + _FAILED_CALL
+#: The same for ``/readyz``, which asks both databases: its thread's dead connection
+#: (1 s), a failed call to keel's database (2 s; the checks that read keel's tables are
+#: then skipped) and a failed call on a fresh connection to the system database (2 s).
+READY_OUTAGE_ANSWER_BOUND = DATABASE_DEAD_CONNECTION_TIMEOUT + 2 * _FAILED_CALL
+
 # The cutover contract: what keel.infra.cutover tags and names, and `keel cutover` finds
 # by (docs/adr/0007-cutover.md). The ALB itself is named "<app>-<stack>".
 #: On a route's listener rule, its target groups and its alarms: the route's name.

@@ -22,9 +22,19 @@ from keel import constants, metrics
 
 logger = logging.getLogger("keel.errors")
 
-#: The database driver's "cannot reach / lost the server" errors, as Django wraps them.
-#: They are an outage, not a bug: the client should retry, so they answer 503.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+class DatabaseUnavailable(Exception):
+    """A database keel needs is down, reported by code outside Django's database layer.
+
+    DBOS's client raises SQLAlchemy's errors; ``keel.tasks.system_database`` turns its
+    connection and pool errors into this, so they answer 503 like Django's own.
+    """
+
+
+#: The database driver's "cannot reach / lost the server" errors, as Django wraps them,
+#: and keel's own for the DBOS system database. They are an outage, not a bug: the
+#: client should retry, so they answer 503.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DatabaseUnavailable)
 #: Seconds a client is asked to wait before retrying while the database is unavailable.
 DATABASE_RETRY_AFTER = 5
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from rest_framework import serializers
 
-from keel.agents import services
+from keel.agents import services, sweeps
 from keel.agents.models import AgentRun, EventType, RunEvent, RunStatus
+from keel.constants import API_OUTAGE_ANSWER_BOUND
+from keel.errors import DatabaseUnavailable
 from tests.agents.factories import AgentRunFactory, UserFactory
+from tests.bounded import ALLOWANCE, ends_within
+from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +117,32 @@ def test_a_cancel_ends_cancelled_even_when_the_worker_notices_it_first(
     cancelled = services.run_cancel(run=run)
     assert cancelled.status == RunStatus.CANCELLED
     assert run.events.last().payload == {"status": "cancelled"}  # type: ignore[union-attr]
+
+
+def test_a_run_recorded_while_the_system_database_is_down_is_accepted_for_the_sweep(
+    system_database_at: Callable[[int], None],
+) -> None:
+    """Answered 201 and queued: the sweep hands it over once DBOS answers, so it runs."""
+    system_database_at(free_port())
+    with ends_within(API_OUTAGE_ANSWER_BOUND + ALLOWANCE):
+        run, created = services.run_create(
+            owner=UserFactory.create(), agent="demo", input={"prompt": "in an outage"}
+        )
+    assert created
+    run.refresh_from_db()
+    assert (run.status, run.enqueued_at, run.error) == (RunStatus.QUEUED, None, "")
+    # The sweep's own hand-off fails too while DBOS is down, and is tried again.
+    with ends_within(API_OUTAGE_ANSWER_BOUND + ALLOWANCE), pytest.raises(DatabaseUnavailable):
+        sweeps.runs_unqueued_enqueue(grace=0)
+    run.refresh_from_db()
+    assert (run.status, run.enqueued_at) == (RunStatus.QUEUED, None)
+
+
+def test_a_cancel_while_the_system_database_is_down_is_database_unavailable(
+    system_database_at: Callable[[int], None], run: AgentRun
+) -> None:
+    system_database_at(free_port())
+    with ends_within(API_OUTAGE_ANSWER_BOUND + ALLOWANCE), pytest.raises(DatabaseUnavailable):
+        services.run_cancel(run=run)
+    run.refresh_from_db()
+    assert run.status == RunStatus.QUEUED

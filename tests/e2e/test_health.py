@@ -72,7 +72,7 @@ def test_database_unreachable_keeps_healthz_200_and_makes_readyz_503(
 ) -> None:
     closed_port = free_port()
     secret_url = f"postgres://keel:hunter2-secret@127.0.0.1:{closed_port}/keel"
-    environment = base_environment(DATABASE_URL=secret_url, DATABASE_CONNECT_TIMEOUT="1")
+    environment = base_environment(DATABASE_URL=secret_url)
     with keel_web(environment, server=server, log_dir=tmp_path) as web:
         assert get(web, "/healthz", "10.0.3.17").status_code == 200
         response = get(web, "/readyz", "app.example.com")

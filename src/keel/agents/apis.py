@@ -124,7 +124,11 @@ class RunListCreateApi(RunsApiView):
             401: UNAUTHORIZED,
             413: OpenApiResponse(ErrorSerializer, description="The request body is too large."),
             429: THROTTLED,
-            503: OpenApiResponse(ErrorSerializer, description="The run could not be queued."),
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="The database is unavailable and nothing was recorded; retry "
+                "after Retry-After seconds (with the same Idempotency-Key, safely).",
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -135,17 +139,11 @@ class RunListCreateApi(RunsApiView):
             raise exceptions.ValidationError(
                 {"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_LENGTH} characters."]}
             )
-        try:
-            run, created = services.run_create(
-                owner=cast(User, request.user),  # IsAuthenticated let only users in
-                idempotency_key=key,
-                **body.validated_data,
-            )
-        except services.EnqueueFailed:
-            return Response(
-                {"detail": "The run could not be queued; try again."},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
+        run, created = services.run_create(
+            owner=cast(User, request.user),  # IsAuthenticated let only users in
+            idempotency_key=key,
+            **body.validated_data,
+        )
         return Response(
             RunSerializer(run).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

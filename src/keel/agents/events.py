@@ -24,6 +24,7 @@ from keel.agents.conf import agent_settings
 from keel.agents.models import AgentRun, RunEvent
 from keel.agents.services import EVENTS_CHANNEL
 from keel.streaming import Event, EventSource, StreamEnd
+from keel.tasks import system_database
 
 logger = logging.getLogger("keel.agents.events")
 
@@ -165,8 +166,10 @@ async def notifications() -> Notifications | None:
             "password": database.get("PASSWORD") or None,
             "host": database.get("HOST") or None,
             "port": database.get("PORT") or None,
-            "connect_timeout": 5,
         }
+        # Keel's own bounded waits (keel.conf.postgres_wait_options): a listener whose
+        # host vanished notices within seconds and reconnects.
+        conninfo.update(system_database.wait_options())
         listener.task = loop.create_task(
             listener.listen({key: value for key, value in conninfo.items() if value is not None})
         )

@@ -26,6 +26,7 @@ from keel.agents.models import (
     RunEvent,
     RunStatus,
 )
+from keel.errors import DATABASE_UNAVAILABLE
 from keel.tasks.conf import durable_settings
 
 logger = logging.getLogger("keel.agents")
@@ -36,10 +37,6 @@ RUN_QUEUE = "keel_agent_runs"
 RUN_WORKFLOW = "keel_agents.run_agent"
 #: PostgreSQL NOTIFY channel; the payload is the run id.
 EVENTS_CHANNEL = "keel_run_events"
-
-
-class EnqueueFailed(Exception):
-    """The run was recorded but could not be handed to the workers; it is marked failed."""
 
 
 def run_input_validate(*, agent: str, input: Any) -> dict[str, Any]:
@@ -73,7 +70,14 @@ def run_create(
     """Validate, record and enqueue a run; return it and whether it is new.
 
     A repeated ``idempotency_key`` from the same owner returns the first run unchanged
-    (once the request is valid).
+    (once the request is valid). Once the run's row has committed the run is accepted:
+    if handing it to the workers fails (the DBOS system database is down, or went down
+    after the row was written), the run stays ``queued`` without ``enqueued_at`` and a
+    worker's sweep hands it over when it can, exactly as for a web process that died in
+    between. So a run answered 201 always runs, and a 503 means the row could not be
+    written: nothing was recorded, unless the database went away during the commit
+    itself and took its answer along (repeating the request with the same
+    ``Idempotency-Key`` then returns the run).
     """
     # Validate first: a repeated key answers with the first run only for a valid request,
     # so an invalid body is a 400 whatever key it carries.
@@ -98,12 +102,25 @@ def run_create(
         if idempotency_key:
             return AgentRun.objects.get(owner=owner, idempotency_key=idempotency_key), False
         raise
+    # Any failure from here on leaves the run to the sweep, not only an outage: the row
+    # is the promise. Marking the run failed instead would need a write to a database
+    # that may be down, and when that write failed too, a run answered 503 was later
+    # enqueued by the sweep and ran without its client knowing.
     try:
         run_enqueue(run=run)
-    except Exception as error:
-        logger.exception("could not enqueue run %s", run.id)
-        run_finish(run_id=run.id, status=RunStatus.FAILED, error="could not enqueue the run")
-        raise EnqueueFailed(str(run.id)) from error
+    except DATABASE_UNAVAILABLE as error:
+        logger.warning(
+            "run %s recorded but not handed to the workers (database unavailable); "
+            "the sweep hands it over",
+            run.id,
+            extra={"run_id": str(run.id), "exception_type": type(error).__name__},
+        )
+    except Exception:
+        logger.exception(
+            "run %s recorded but handing it to the workers failed; the sweep retries",
+            run.id,
+            extra={"run_id": str(run.id)},
+        )
     return run, True
 
 
@@ -111,24 +128,25 @@ def run_enqueue(*, run: AgentRun) -> None:
     """Hand ``run`` to the workers and record when (idempotent: the run id is the
     workflow id, so a second enqueue of the same run is a no-op).
 
-    The run's row commits before this: if the process dies in between, the run stays
-    ``queued`` with no ``enqueued_at`` and a worker's sweep
-    (``recovery.runs_unqueued_enqueue``) enqueues it.
+    The run's row commits before this: if the process dies in between or this fails,
+    the run stays ``queued`` with no ``enqueued_at`` and a worker's sweep
+    (``sweeps.runs_unqueued_enqueue``) enqueues it.
     """
-    from keel.tasks.system_database import client
+    from keel.tasks.system_database import client, unavailable_on_outage
 
     config = agent_settings()
-    client().enqueue(
-        {
-            "workflow_name": RUN_WORKFLOW,
-            "queue_name": RUN_QUEUE,
-            "workflow_id": str(run.id),
-            "queue_partition_key": str(run.owner_id),
-            "workflow_timeout": config.run_time_limit,
-            "app_version": durable_settings().application_version,
-        },
-        str(run.id),
-    )
+    with unavailable_on_outage():
+        client().enqueue(
+            {
+                "workflow_name": RUN_WORKFLOW,
+                "queue_name": RUN_QUEUE,
+                "workflow_id": str(run.id),
+                "queue_partition_key": str(run.owner_id),
+                "workflow_timeout": config.run_time_limit,
+                "app_version": durable_settings().application_version,
+            },
+            str(run.id),
+        )
     AgentRun.objects.filter(pk=run.pk).update(enqueued_at=timezone.now())
 
 
@@ -136,7 +154,7 @@ def run_cancel(*, run: AgentRun) -> AgentRun:
     """Cancel ``run``: no new model or tool calls start, and it ends ``cancelled``."""
     if run.is_finished:
         return run
-    from keel.tasks.system_database import client
+    from keel.tasks.system_database import client, unavailable_on_outage
 
     # Record the request before cancelling the workflow: a worker that notices the
     # cancellation first ends the run itself (run_interrupt), and reads this field to
@@ -146,7 +164,8 @@ def run_cancel(*, run: AgentRun) -> AgentRun:
     )
     # A worker checks for the cancellation before every step, so no new model or tool
     # call starts after this returns.
-    client().cancel_workflow(str(run.id))
+    with unavailable_on_outage():
+        client().cancel_workflow(str(run.id))
     run_finish(run_id=run.id, status=RunStatus.CANCELLED)
     run.refresh_from_db()
     return run

@@ -20,6 +20,8 @@ logger = logging.getLogger("keel.health.readiness")
 
 Check = Callable[[], None]
 _checks: dict[str, Check] = {}
+#: A check's name -> the check that must pass before it can tell anything.
+_requires: dict[str, str] = {}
 
 
 class NotReady(Exception):
@@ -40,11 +42,19 @@ class CheckResult:
         return result
 
 
-def register(name: str) -> Callable[[Check], Check]:
-    """Register a readiness check under ``name`` (re-registering replaces it)."""
+def register(name: str, *, requires: str | None = None) -> Callable[[Check], Check]:
+    """Register a readiness check under ``name`` (re-registering replaces it).
+
+    A check that ``requires`` another is not run when that one failed: it could only
+    fail the same way, after waiting as long again for a database that is down.
+    """
 
     def decorator(check: Check) -> Check:
         _checks[name] = check
+        if requires is None:
+            _requires.pop(name, None)
+        else:
+            _requires[name] = requires
         return check
 
     return decorator
@@ -52,8 +62,18 @@ def register(name: str) -> Callable[[Check], Check]:
 
 def run_checks() -> list[CheckResult]:
     """Run every registered check, in registration order, and time each."""
-    results = []
+    results: list[CheckResult] = []
+    failed: set[str] = set()
     for name, check in _checks.items():
+        required = _requires.get(name)
+        if required in failed:
+            failed.add(name)
+            results.append(
+                CheckResult(
+                    name=name, ok=False, duration_ms=0.0, error=f"not checked: {required} failed"
+                )
+            )
+            continue
         started = time.perf_counter()
         error = None
         try:
@@ -64,6 +84,8 @@ def run_checks() -> list[CheckResult]:
             error = type(exception).__name__
             logger.warning("readiness check %s failed", name, exc_info=True)
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        if error is not None:
+            failed.add(name)
         results.append(
             CheckResult(name=name, ok=error is None, duration_ms=duration_ms, error=error)
         )
@@ -78,7 +100,7 @@ def check_database() -> None:
         cursor.fetchone()
 
 
-@register("migrations")
+@register("migrations", requires="database")
 def check_migrations() -> None:
     connection = connections[DEFAULT_DB_ALIAS]
     executor = MigrationExecutor(connection)

@@ -154,6 +154,12 @@ _READINESS_FIXES = {
 }
 
 
+def _readiness_fix(name: str, error: str) -> str:
+    if error.startswith("not checked:"):
+        return "Make the check it names pass first."
+    return _READINESS_FIXES.get(name, "Make this check pass: its message names what is missing.")
+
+
 def readiness_findings() -> list[Finding]:
     """Run the /readyz checks in this process: database reachable, migrated, and the rest."""
     from keel.health.readiness import run_checks
@@ -163,11 +169,7 @@ def readiness_findings() -> list[Finding]:
             name=f"readiness: {result.name}",
             ok=result.ok,
             detail=result.error or f"{result.duration_ms:g} ms",
-            fix=""
-            if result.ok
-            else _READINESS_FIXES.get(
-                result.name, "Make this check pass: its message names what is missing."
-            ),
+            fix="" if result.ok else _readiness_fix(result.name, result.error or ""),
         )
         for result in run_checks()
     ]

@@ -16,9 +16,10 @@ class TasksConfig(AppConfig):
         from keel.tasks import checks, readiness, system_database  # noqa: F401  (registers)
 
         # /readyz includes the DBOS system database (reachable, its tables created) and
-        # the task queues the settings declare.
+        # the task queues the settings declare. Those are read from keel's database: with
+        # it down the check could only wait as long again to fail (READY_OUTAGE_ANSWER_BOUND).
         register("dbos")(system_database.check_reachable)
-        register("tasks")(readiness.check_task_queues)
+        register("tasks", requires="database")(readiness.check_task_queues)
 
     def keel_worker(self) -> Any:
         """The service ``keel worker`` runs: DBOS, every app's queues, the heartbeat."""

@@ -9,13 +9,17 @@ keys) plus WAL, which lets the web role read while workers write.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from keel.constants import DATABASE_POOL_TIMEOUT
+from keel.errors import DatabaseUnavailable
 from keel.tasks.conf import durable_settings
 
 if TYPE_CHECKING:
@@ -30,6 +34,9 @@ APPLICATION_NAME = "keel"
 #: DBOS's own default suffix for a system database derived from an application database.
 POSTGRES_SUFFIX = "_dbos_sys"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: What DBOS sets on the PostgreSQL engines it builds: a client that died mid-transaction
+#: releases its locks on the system tables after this long.
+IDLE_TRANSACTION_TIMEOUT_MS = 60_000
 
 _lock = threading.Lock()
 _engine: sa.Engine | None = None
@@ -163,7 +170,14 @@ def shared_engine() -> sa.Engine | None:
 
 
 def client() -> Any:
-    """Return this process's ``DBOSClient`` (lazy: it connects on first use)."""
+    """Return this process's ``DBOSClient`` (lazy: it connects on first use).
+
+    Web requests enqueue and cancel runs with it, and the worker's sweep enqueues. It
+    never retries: DBOS's default blocks a call that lost its connection and retries it
+    with back-off up to 60 s and no deadline, which held a ``POST /api/runs/`` through a
+    whole outage. Here a call fails within the bounds of ``keel.constants`` instead, and
+    the caller decides (``run_create`` leaves the run to the sweep; a cancel is a 503).
+    """
     global _client
     with _lock:
         if _client is None:
@@ -172,17 +186,83 @@ def client() -> Any:
             url = system_database_url()
             engine = _engine if _engine is not None else build_engine(url)
             _client = DBOSClient(
-                system_database_url=None if engine is not None else url,
-                system_database_engine=engine,
+                system_database_engine=engine if engine is not None else client_engine(url),
                 application_name=APPLICATION_NAME,
                 lazy=True,
-                system_database_pool_size=4,
+                retry_connection_errors=False,
             )
         return _client
 
 
+def client_engine(url: str) -> sa.Engine:
+    """Return the PostgreSQL engine for this process's DBOS client, every wait bounded.
+
+    DBOS's client builds its own with a 30 s pool timeout and no connect timeout; this
+    one has a connection for every web request thread (a checkout never waits), the
+    libpq waits of keel's own connections, and the idle-in-transaction timeout DBOS sets
+    on engines it builds (one passed to it gets none).
+    """
+    import sqlalchemy as sa
+
+    from keel.conf import web_threads
+
+    return sa.create_engine(
+        postgres_url(url),
+        pool_size=web_threads(),
+        max_overflow=0,
+        pool_timeout=DATABASE_POOL_TIMEOUT,
+        # A connection the database dropped (a restart) is found before use and replaced,
+        # so the first hand-off after an outage does not fail.
+        pool_pre_ping=True,
+        connect_args={
+            **wait_options(),
+            "application_name": "dbos_transact_client",
+            "options": f"-c idle_in_transaction_session_timeout={IDLE_TRANSACTION_TIMEOUT_MS}",
+        },
+    )
+
+
+def postgres_url(url: str) -> sa.URL:
+    """Return ``url`` with the psycopg (3) driver, which keel and DBOS both use."""
+    import sqlalchemy as sa
+
+    return sa.make_url(url).set(drivername="postgresql+psycopg")
+
+
+def wait_options() -> dict[str, Any]:
+    """Return the libpq waits of keel's own PostgreSQL connections, for DBOS's.
+
+    The system database sits on the same server as keel's tables unless configured
+    apart, so ``DATABASE_CONNECT_TIMEOUT`` (in Django's OPTIONS) governs both.
+    """
+    from keel.conf import postgres_wait_options
+
+    waits = postgres_wait_options()
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        return waits
+    options = database.get("OPTIONS", {})
+    return {name: options.get(name, value) for name, value in waits.items()}
+
+
+@contextlib.contextmanager
+def unavailable_on_outage() -> Iterator[None]:
+    """Raise ``DatabaseUnavailable`` for the client's connection and pool errors (a 503)."""
+    import sqlalchemy as sa
+
+    try:
+        yield
+    except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as error:
+        raise DatabaseUnavailable(f"DBOS system database: {type(error).__name__}") from error
+
+
 def check_reachable() -> None:
-    """Raise unless the system database answers and DBOS has created its tables."""
+    """Raise unless the system database answers and DBOS has created its tables.
+
+    On PostgreSQL each probe opens its own connection (no pool to wait on or to hold a
+    dead connection): ``/readyz`` is asked rarely, and must answer within
+    ``READY_OUTAGE_ANSWER_BOUND`` when the database is down.
+    """
     import sqlalchemy as sa
 
     global _probe_engine
@@ -192,11 +272,7 @@ def check_reachable() -> None:
         with _lock:
             if _probe_engine is None:
                 _probe_engine = sa.create_engine(
-                    url,
-                    pool_size=1,
-                    max_overflow=1,
-                    pool_pre_ping=True,
-                    connect_args={"connect_timeout": 5},
+                    postgres_url(url), poolclass=sa.NullPool, connect_args=wait_options()
                 )
             engine = _probe_engine
     with engine.connect() as connection:
