@@ -61,10 +61,16 @@ class PrivatePostgres:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
 
     def start(self) -> None:
+        # fsync off: a stopped server's writes are in the OS's page cache, which survives
+        # (only the machine crashing would lose them). synchronous_commit stays on, as on
+        # any production server: off, a commit is acknowledged before its WAL is even
+        # written, so the immediate stop lost commits the clients had been told of (a
+        # run answered 201 that then did not exist, DBOS's record of which process owns
+        # a workflow rolled back), which tests the test server, not keel.
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 "
             f"-c unix_socket_directories={self.directory} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c full_page_writes=off -c max_connections=200"
         )
         self._run(
             "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.log_path), "-w", "start"
