@@ -24,6 +24,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "keel",
         "keel.conf",
         "keel.constants",
+        "keel.credentials",
+        "keel.db",
         "keel.ecs",
         "keel.errors",
         "keel.logs",

@@ -50,7 +50,6 @@ def test_the_wheel_declares_the_supported_versions_and_extras(wheel: Path) -> No
         "anthropic",
         "bedrock",
         "infra",
-        "cutover",
     }
     assert any(line.startswith("pulumi") and "extra == 'infra'" in line for line in requires)
     assert any(line.startswith("boto3") and "extra == 'cutover'" in line for line in requires)

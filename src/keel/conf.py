@@ -277,6 +277,12 @@ def forwarded_allow_ips(environ: Env = env) -> list[str]:
     return list(entries)
 
 
+#: Django's PostgreSQL backend, and keel's for passwords that rotate (keel.credentials).
+POSTGRESQL = "django.db.backends.postgresql"
+ROTATING_POSTGRESQL = "keel.db.postgresql"
+POSTGRESQL_ENGINES = frozenset({POSTGRESQL, ROTATING_POSTGRESQL})
+
+
 def database_config(
     environ: Env = env, *, base_dir: os.PathLike[str] | str = "."
 ) -> dict[str, Any]:
@@ -289,10 +295,20 @@ def database_config(
     """
     import dj_database_url
 
+    from keel import credentials
+
     conn_max_age = environ.integer("DATABASE_CONN_MAX_AGE", 600, minimum=0)
     health_checks = environ.boolean("DATABASE_CONN_HEALTH_CHECKS", True)
     url = environ.string("DATABASE_URL", None)
     host = environ.string("DATABASE_HOST", None)
+    url_secret = environ.string(credentials.URL_SECRET_VARIABLE, None)
+    password_secret = environ.string(credentials.PASSWORD_SECRET_VARIABLE, None)
+    if url_secret:
+        if url:
+            raise ImproperlyConfigured(
+                f"Set DATABASE_URL or {credentials.URL_SECRET_VARIABLE}, not both."
+            )
+        url = credentials.read_secret(url_secret)
     if url:
         try:
             config: dict[str, Any] = dict(
@@ -307,17 +323,33 @@ def database_config(
             ) from None
         if not config.get("ENGINE"):
             raise ImproperlyConfigured("DATABASE_URL has an unknown scheme.")
+        if url_secret and config["ENGINE"] == POSTGRESQL:
+            # The secret's URL may rotate its password: read it again when refused.
+            credentials.configure(
+                secret_arn=url_secret,
+                user=config["USER"],
+                extract=lambda secret: str(dj_database_url.parse(secret)["PASSWORD"]),
+            )
+            config.update(ENGINE=ROTATING_POSTGRESQL, PASSWORD="")
     elif host:
+        if password_secret and environ.string("DATABASE_PASSWORD", None) is not None:
+            raise ImproperlyConfigured(
+                f"Set DATABASE_PASSWORD or {credentials.PASSWORD_SECRET_VARIABLE}, not both."
+            )
+        user = environ.string("DATABASE_USER")
         config = {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": ROTATING_POSTGRESQL if password_secret else POSTGRESQL,
             "HOST": host,
             "PORT": environ.string("DATABASE_PORT", "5432"),
             "NAME": environ.string("DATABASE_NAME"),
-            "USER": environ.string("DATABASE_USER"),
-            "PASSWORD": environ.string("DATABASE_PASSWORD"),
+            "USER": user,
+            # From the secret, through libpq's password file (keel.credentials).
+            "PASSWORD": "" if password_secret else environ.string("DATABASE_PASSWORD"),
             "CONN_MAX_AGE": conn_max_age,
             "CONN_HEALTH_CHECKS": health_checks,
         }
+        if password_secret:
+            credentials.configure(secret_arn=password_secret, user=user)
     else:
         path = environ.string("SQLITE_PATH", os.path.join(os.fspath(base_dir), "var", "db.sqlite3"))
         config = {
@@ -327,7 +359,7 @@ def database_config(
             "CONN_HEALTH_CHECKS": health_checks,
         }
     options = config.setdefault("OPTIONS", {})
-    if config["ENGINE"] == "django.db.backends.postgresql":
+    if config["ENGINE"] in POSTGRESQL_ENGINES:
         # Bounded waits keep /readyz and requests from hanging on an outage.
         connect_timeout = environ.integer(
             "DATABASE_CONNECT_TIMEOUT",

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.cutover.moto import MotoServer, moto_server
 from tests.cutover.stack import Stood, clients, deployment, stand_up
+from tests.moto import MotoServer, moto_server
 from tests.processes import KEEL, REPO
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import boto3
 
 from keel import constants
-from tests.cutover.moto import REGION, MotoServer
+from tests.moto import REGION, MotoServer
 
 INFRA_TESTS = Path(__file__).resolve().parents[2] / "infra" / "tests"
 RULE = "aws:lb/listenerRule:ListenerRule"

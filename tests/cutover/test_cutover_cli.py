@@ -17,7 +17,7 @@ import time
 import pytest
 
 from tests.cutover.conftest import Cutover
-from tests.cutover.moto import DEFAULT_IDENTITY
+from tests.moto import DEFAULT_IDENTITY
 
 # Neither a database nor Django: the same on every CI phase, so it runs in the first only.
 pytestmark = [pytest.mark.e2e, pytest.mark.once, pytest.mark.timeout(120)]

@@ -80,6 +80,17 @@ class PrivatePostgres:
         """Stop the server; ``immediate`` drops every connection at once, like a crash."""
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
 
+    def require_password(self, role: str) -> None:
+        """Make TCP connections of ``role`` authenticate with its password (SCRAM).
+
+        The server is initialised with trust for everyone (the suite's admin connections);
+        the rule for ``role`` goes first, so only that role's logins check a password.
+        """
+        hba = self.data / "pg_hba.conf"
+        rule = f"host all {role} 127.0.0.1/32 scram-sha-256\n"
+        hba.write_text(rule + hba.read_text())
+        self._run("pg_ctl", "-D", str(self.data), "reload")
+
     @property
     def log_path(self) -> Path:
         return self.directory / "postgres.log"

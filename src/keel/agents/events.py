@@ -19,10 +19,12 @@ from typing import Any
 
 from django.db import connections
 
+from keel import credentials
 from keel.agents import selectors
 from keel.agents.conf import agent_settings
 from keel.agents.models import AgentRun, RunEvent
 from keel.agents.services import EVENTS_CHANNEL
+from keel.conf import POSTGRESQL_ENGINES
 from keel.streaming import Event, EventSource, StreamEnd
 from keel.tasks import system_database
 
@@ -130,6 +132,9 @@ class Notifications:
 
         while True:
             try:
+                rotating = credentials.active()
+                if rotating is not None:
+                    await asyncio.to_thread(rotating.ensure)
                 async with await psycopg.AsyncConnection.connect(
                     autocommit=True, **conninfo
                 ) as connection:
@@ -141,10 +146,13 @@ class Notifications:
                         self.wake(notify.payload)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as error:
                 logger.warning(
                     "run event listener lost its connection; reconnecting", exc_info=True
                 )
+                rotating = credentials.active()
+                if rotating is not None and credentials.is_authentication_failure(error):
+                    await asyncio.to_thread(rotating.refresh)
                 await asyncio.sleep(1.0)
 
 
@@ -154,7 +162,7 @@ _listeners: dict[asyncio.AbstractEventLoop, Notifications] = {}
 async def notifications() -> Notifications | None:
     """Return this event loop's listener on PostgreSQL, or None (SQLite polls)."""
     database = connections.settings["default"]
-    if database["ENGINE"] != "django.db.backends.postgresql":
+    if database["ENGINE"] not in POSTGRESQL_ENGINES:
         return None
     loop = asyncio.get_running_loop()
     listener = _listeners.get(loop)

@@ -23,7 +23,8 @@ from keel.runtime.preflight_report import Finding, format_report
 #: Variables without which a production task must not start.
 REQUIRED_VARIABLES = ("SECRET_KEY", "ALLOWED_HOSTS")
 #: The database as separate variables (the password as its own ECS secret).
-DATABASE_PARTS = ("DATABASE_HOST", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD")
+DATABASE_PARTS = ("DATABASE_HOST", "DATABASE_NAME", "DATABASE_USER")
+DATABASE_PASSWORDS = ("DATABASE_PASSWORD", "DATABASE_PASSWORD_SECRET_ARN")
 
 
 def environment_findings(environ: Mapping[str, str]) -> list[Finding]:
@@ -39,24 +40,31 @@ def environment_findings(environ: Mapping[str, str]) -> list[Finding]:
                 fix="" if present else _VARIABLE_FIXES[name],
             )
         )
-    if environ.get("DATABASE_URL", "").strip():
-        findings.append(Finding(name="database configured", ok=True, detail="DATABASE_URL"))
-    else:
-        missing = [name for name in DATABASE_PARTS if not environ.get(name, "").strip()]
-        findings.append(
-            Finding(
-                name="database configured",
-                ok=not missing,
-                detail="DATABASE_HOST, DATABASE_NAME, DATABASE_USER, DATABASE_PASSWORD"
-                if not missing
-                else f"neither DATABASE_URL nor {', '.join(missing)} is set",
-                fix=""
-                if not missing
-                else "Set DATABASE_URL, or DATABASE_HOST, DATABASE_NAME and DATABASE_USER with "
-                "DATABASE_PASSWORD as a secret; without them keel falls back to a SQLite file, "
-                "which on ECS is neither shared nor writable.",
-            )
+    for whole in ("DATABASE_URL", "DATABASE_URL_SECRET_ARN"):
+        if environ.get(whole, "").strip():
+            findings.append(Finding(name="database configured", ok=True, detail=whole))
+            return findings
+    # The password as its own ECS secret, or read by keel from a Secrets Manager secret
+    # that rotates (DATABASE_PASSWORD_SECRET_ARN).
+    password = next((name for name in DATABASE_PASSWORDS if environ.get(name, "").strip()), None)
+    missing = [name for name in DATABASE_PARTS if not environ.get(name, "").strip()]
+    if password is None:
+        missing.append(" or ".join(DATABASE_PASSWORDS))
+    findings.append(
+        Finding(
+            name="database configured",
+            ok=not missing,
+            detail=", ".join([*DATABASE_PARTS, password or ""])
+            if not missing
+            else f"neither DATABASE_URL nor {', '.join(missing)} is set",
+            fix=""
+            if not missing
+            else "Set DATABASE_URL (or DATABASE_URL_SECRET_ARN), or DATABASE_HOST, "
+            "DATABASE_NAME and DATABASE_USER with DATABASE_PASSWORD as a secret or "
+            "DATABASE_PASSWORD_SECRET_ARN; without them keel falls back to a SQLite file, "
+            "which on ECS is neither shared nor writable.",
         )
+    )
     return findings
 
 

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from keel import credentials
+from keel.conf import POSTGRESQL_ENGINES
 from keel.constants import DATABASE_POOL_TIMEOUT
 from keel.errors import DatabaseUnavailable
 from keel.tasks.conf import durable_settings
@@ -53,12 +55,15 @@ def system_database_url() -> str:
     """
     import sqlalchemy as sa
 
+    # Every engine built from this URL (DBOS's, the client's, the probe's) takes a rotating
+    # password from the secret, when one is configured (keel.credentials).
+    credentials.install_sqlalchemy_hook()
     configured = durable_settings().system_database_url
     if configured:
         return str(configured)
     database = settings.DATABASES["default"]
     engine = database["ENGINE"]
-    if engine == "django.db.backends.postgresql":
+    if engine in POSTGRESQL_ENGINES:
         url = sa.URL.create(
             "postgresql+psycopg",
             username=database.get("USER") or None,
@@ -214,12 +219,20 @@ def client_engine(url: str) -> sa.Engine:
         # A connection the database dropped (a restart) is found before use and replaced,
         # so the first hand-off after an outage does not fail.
         pool_pre_ping=True,
+        pool_recycle=connection_lifetime(),
         connect_args={
             **wait_options(),
             "application_name": "dbos_transact_client",
             "options": f"-c idle_in_transaction_session_timeout={IDLE_TRANSACTION_TIMEOUT_MS}",
         },
     )
+
+
+def connection_lifetime() -> int:
+    """Seconds a pooled system-database connection lives: the app database's CONN_MAX_AGE
+    (ten minutes where that is 0, per request, or unlimited)."""
+    lifetime = settings.DATABASES["default"].get("CONN_MAX_AGE") or 0
+    return int(lifetime) if lifetime and lifetime > 0 else 600
 
 
 def postgres_url(url: str) -> sa.URL:
@@ -239,7 +252,7 @@ def wait_options() -> dict[str, Any]:
 
     waits = postgres_wait_options()
     database = settings.DATABASES["default"]
-    if database["ENGINE"] != "django.db.backends.postgresql":
+    if database["ENGINE"] not in POSTGRESQL_ENGINES:
         return waits
     options = database.get("OPTIONS", {})
     return {name: options.get(name, value) for name, value in waits.items()}

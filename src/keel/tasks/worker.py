@@ -72,7 +72,12 @@ class DurableWorker:
                 # No ping before every pool checkout on PostgreSQL (a round trip each, 11 %
                 # of the queue thread's time): DBOS retries its system-database calls, and
                 # the outage test (tests/reliability) proves a restarted database is survived.
-                "db_engine_kwargs": {"pool_pre_ping": False},
+                # Connections renewed as often as Django's (CONN_MAX_AGE): each new one reads
+                # a password that rotates from its secret (keel.credentials).
+                "db_engine_kwargs": {
+                    "pool_pre_ping": False,
+                    "pool_recycle": system_database.connection_lifetime(),
+                },
             }
         )
         DBOS.launch()

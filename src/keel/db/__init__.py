@@ -1,0 +1,1 @@
+"""Database backends keel adds to Django's."""
