@@ -144,7 +144,7 @@ def active() -> RotatingPassword | None:
 #: connection failure without a SQLSTATE (the server's error arrives before any result),
 #: so the message is all there is; the server sends it untranslated to a client that has
 #: not logged in yet.
-_REFUSED_PASSWORD = "password authentication failed"
+_REFUSED_PASSWORD = "password authentication failed"  # noqa: S105  (a message, not a password)
 
 
 def is_authentication_failure(error: BaseException) -> bool:
