@@ -140,10 +140,10 @@ def active() -> RotatingPassword | None:
     return _active
 
 
-#: What libpq says when the server refused a login's password. psycopg raises a
-#: connection failure without a SQLSTATE (the server's error arrives before any result),
-#: so the message is all there is; the server sends it untranslated to a client that has
-#: not logged in yet.
+#: What the server says when it refused a login's password. psycopg raises a connection
+#: failure without a SQLSTATE (the error arrives before any result), so the message is
+#: all there is: the server's, in its lc_messages, which is English on RDS (a server set
+#: to another language would need its translation here).
 _REFUSED_PASSWORD = "password authentication failed"  # noqa: S105  (a message, not a password)
 
 
