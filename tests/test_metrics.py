@@ -169,3 +169,37 @@ def test_the_checker_itself_refuses_what_the_spec_refuses() -> None:
     ):
         with pytest.raises((AssertionError, jsonschema.ValidationError)):
             assert_valid_emf(broken)
+
+
+def test_the_outcome_values_the_dashboard_reads_are_the_statuses_keel_finishes_with() -> None:
+    from keel.agents.models import FINISHED_STATUSES
+    from keel.tasks.models import TaskStatus
+
+    assert set(constants.RUN_OUTCOMES) == {str(status) for status in FINISHED_STATUSES}
+    assert set(constants.RUN_FAILURE_OUTCOMES) < set(constants.RUN_OUTCOMES)
+    assert set(constants.TASK_OUTCOMES) == {TaskStatus.SUCCESSFUL, TaskStatus.FAILED}
+    assert constants.TASK_FAILURE_OUTCOMES == (TaskStatus.FAILED,)
+
+
+def _kinds_in_source() -> set[str]:
+    """Every ``constants.METRIC_KIND_DIMENSION: "<kind>"`` written anywhere in src/keel."""
+    import ast
+    from pathlib import Path
+
+    found = set()
+    for path in (Path(constants.__file__).parent).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Dict):
+                continue
+            for key, value in zip(node.keys, node.values, strict=True):
+                if (
+                    isinstance(key, ast.Attribute)
+                    and key.attr == "METRIC_KIND_DIMENSION"
+                    and isinstance(value, ast.Constant)
+                ):
+                    found.add(value.value)
+    return found
+
+
+def test_the_step_kinds_the_dashboard_reads_are_the_ones_keel_publishes() -> None:
+    assert _kinds_in_source() == set(constants.STEP_KINDS)

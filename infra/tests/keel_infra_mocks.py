@@ -24,6 +24,7 @@ from pulumi.runtime import rpc, settings
 from keel.infra.app import KeelApp
 from keel.infra.config import StackConfig, WebConfig
 from keel.infra.cutover_config import CutoverConfig, CutoverRoute
+from keel.infra.operations_config import AlarmsConfig
 
 INFRA = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
@@ -31,6 +32,9 @@ REGION = "eu-west-1"
 EXISTING_VPC_CIDR = "172.31.0.0/16"
 CERTIFICATE_ARN = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/11111111-2222-3333-4444-555555555555"
 DOMAIN = "keel-dev.example.com"
+RUNBOOK_BASE_URL = "https://git.example.com/platform/keel/blob/main/docs"
+#: The VPC the mocks put every looked-up security group in (Pulumi.prod.yaml's).
+EXISTING_VPC_ID = "vpc-0123456789abcdef0"
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,16 @@ class KeelMocks(pulumi.runtime.Mocks):
                 return {"names": zones, "zoneIds": zones, "id": REGION}, []
             case "aws:ec2/getVpc:getVpc":
                 return {"id": args.args["id"], "cidrBlock": EXISTING_VPC_CIDR}, []
+            case "aws:ec2/getSecurityGroup:getSecurityGroup":
+                group = args.args["id"]
+                return {
+                    "id": group,
+                    "vpcId": EXISTING_VPC_ID,
+                    "arn": _arn("ec2", f"security-group/{group}"),
+                    "name": "legacy-database",
+                    "description": "the existing database",
+                    "tags": {},
+                }, []
             case "aws:ec2/getRouteTable:getRouteTable":
                 return {"id": f"rtb-{args.args['subnetId']}"}, []
             case "aws:lambda/getFunction:getFunction":
@@ -308,7 +322,12 @@ def web_config(**changes: Any) -> WebConfig:
 
 def dev_config(**changes: Any) -> StackConfig:
     """Return a valid ``dev`` stack config (new VPC, image from the stack's registry)."""
-    base = StackConfig(stack="dev", image_tag="2025-01-01.1", web=web_config())
+    base = StackConfig(
+        stack="dev",
+        image_tag="2025-01-01.1",
+        web=web_config(),
+        alarms=AlarmsConfig(runbook_base_url=RUNBOOK_BASE_URL),
+    )
     return base.replace(**changes).check()
 
 

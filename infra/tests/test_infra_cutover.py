@@ -17,6 +17,7 @@ from keel_infra_mocks import (
     ACCOUNT,
     CUTOVER_ROUTES,
     REGION,
+    RUNBOOK_BASE_URL,
     Deployment,
     Recorded,
     cutover_config,
@@ -34,6 +35,7 @@ from keel.infra.cutover_config import (
 )
 
 RULE = "aws:lb/listenerRule:ListenerRule"
+METRICS = "KEEL_METRICS_SERVICE"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 SERVICE = "aws:ecs/service:Service"
 PERMISSION = "aws:lambda/permission:Permission"
@@ -178,16 +180,34 @@ def test_ecs_cannot_write_to_a_cutover_rule_or_swap_its_target_groups(cutover: D
     assert set(statement["Resource"]) == cutover_rules
 
 
-def test_the_cutover_service_runs_the_web_services_task_definition(cutover: Deployment):
+def test_the_cutover_service_runs_the_web_role_as_the_web_service_does(cutover: Deployment):
+    """Its own task definition, the web one but for its metrics' Service."""
     (web,) = [s for s in cutover.of_type(SERVICE) if s.inputs["name"] == "keel-dev-web"]
     (sibling,) = [s for s in cutover.of_type(SERVICE) if s.inputs["name"] == "keel-dev-web-cutover"]
     alarms = {alarm.inputs["name"] for route in ROUTES for alarm in tagged(cutover, ALARM, route)}
+    web_container = cutover.container_definitions("keel-dev-web")
+    sibling_container = cutover.container_definitions("keel-dev-web-cutover")
 
-    assert sibling.inputs["taskDefinition"] == web.inputs["taskDefinition"]
+    assert sibling.inputs["taskDefinition"].endswith("task-definition/keel-dev-web-cutover:1")
     assert sibling.inputs["networkConfiguration"] == web.inputs["networkConfiguration"]
     assert set(sibling.inputs["alarms"]["alarmNames"]) == alarms
     assert sibling.inputs["alarms"]["rollback"] is True
-    assert len(cutover.of_type("aws:ecs/taskDefinition:TaskDefinition")) == 3
+    assert len(cutover.of_type("aws:ecs/taskDefinition:TaskDefinition")) == 4
+
+    def without_service(container: dict) -> dict:
+        return {
+            **container,
+            "environment": [e for e in container["environment"] if e["name"] != METRICS],
+        }
+
+    assert without_service(sibling_container) == without_service(web_container)
+    services = {
+        name: next(e["value"] for e in container["environment"] if e["name"] == METRICS)
+        for name, container in (("web", web_container), ("sibling", sibling_container))
+    }
+    assert services == {"web": "keel-dev-web", "sibling": "keel-dev-web-cutover"}
+    preflight = cutover.one("command:local:Command", "preflight")
+    assert preflight.urn in sibling.dependencies
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES))
@@ -380,6 +400,7 @@ def test_the_stack_reads_keel_cutover_with_numbers_set_as_strings():
             "certificateArn": f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/1-2-3",
             "domainNames": ["keel-dev.example.com"],
         },
+        "keel:alarms": {"runbookBaseUrl": RUNBOOK_BASE_URL},
         "keel:cutover": {
             "minCount": 1,
             "routes": [

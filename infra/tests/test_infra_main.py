@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import runpy
 
-from keel_infra_mocks import CERTIFICATE_ARN, INFRA, run_program
+from keel_infra_mocks import CERTIFICATE_ARN, INFRA, RUNBOOK_BASE_URL, run_program
 
 
 def test_main_reads_config_builds_keel_and_exports_its_outputs():
@@ -20,6 +20,7 @@ def test_main_reads_config_builds_keel_and_exports_its_outputs():
                 "domainNames": ["keel-dev.example.com"],
             }
         ),
+        "keel:alarms": json.dumps({"runbookBaseUrl": RUNBOOK_BASE_URL}),
     }
 
     deployment = run_program(

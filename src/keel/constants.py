@@ -267,3 +267,16 @@ RECOVERED_WORKFLOWS = "RecoveredWorkflows"
 DATABASE_ERRORS = "DatabaseConnectionErrors"
 #: Open event streams of one web worker process, at each metrics interval (read with Sum).
 OPEN_STREAMS = "OpenStreams"
+#: The ``Outcome`` values of RunsFinished and RunDuration: an agent run's final statuses
+#: (keel.agents.models.RunStatus), and those the failure-rate alarm counts as failures.
+RUN_OUTCOMES = ("succeeded", "failed", "cancelled", "timed_out")
+RUN_FAILURE_OUTCOMES = ("failed", "timed_out")
+#: The ``Outcome`` values of TasksFinished (keel.tasks.models.TaskStatus), and the failure.
+TASK_OUTCOMES = ("SUCCESSFUL", "FAILED")
+TASK_FAILURE_OUTCOMES = ("FAILED",)
+#: The ``Kind`` values of StepDuration.
+STEP_KINDS = ("model", "tool", "task")
+
+#: Where Lambda's Invoke API lives (keel.lambdas serves it for callers moved from
+#: ``lambda.invoke``): its bodies are Lambda payloads, up to 6 MB, signed with SigV4.
+LAMBDA_INVOKE_PATH_PREFIX = "/2015-03-31/functions/"

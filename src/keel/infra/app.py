@@ -10,22 +10,29 @@ import pulumi
 import pulumi_aws as aws
 
 from keel import constants
+from keel.infra.alarm_topic import AlarmTopic, AlarmTopicArgs
+from keel.infra.alerting import Alerting
 from keel.infra.cluster import Cluster, ClusterArgs
 from keel.infra.config import StackConfig
 from keel.infra.containers import ContainerSpec, TaskSize, TaskSpec
 from keel.infra.cutover import Cutover, CutoverArgs
 from keel.infra.cutover_service import CutoverService, CutoverServiceArgs
+from keel.infra.dashboard import Dashboard, DashboardArgs
 from keel.infra.database import Database, DatabaseArgs
 from keel.infra.deployment_alarms import DeploymentAlarms, DeploymentAlarmsArgs
-from keel.infra.environment import role_environment, web_environment
+from keel.infra.environment import role_environment, web_environment, with_metrics_service
+from keel.infra.existing_database import ExistingDatabase, ExistingDatabaseArgs
+from keel.infra.keel_metrics import metrics_service
 from keel.infra.load_balancer import LoadBalancer, LoadBalancerArgs
 from keel.infra.migration import Migration, MigrationArgs
 from keel.infra.network import Network, NetworkArgs
+from keel.infra.operations_alarms import OperationsAlarms, OperationsAlarmsArgs
 from keel.infra.registry import ImageRepository, ImageRepositoryArgs
 from keel.infra.roles import TaskRoles, TaskRolesArgs, secret_arn_of
 from keel.infra.secrets import AppSecret, AppSecretArgs
 from keel.infra.security_groups import SecurityGroups, SecurityGroupsArgs
 from keel.infra.service import ServiceArgs
+from keel.infra.waf import WebFirewall, WebFirewallArgs
 from keel.infra.web_service import WebService, WebServiceArgs, WebTraffic
 from keel.infra.worker_service import WorkerService, WorkerServiceArgs
 
@@ -46,8 +53,13 @@ def ecr_repository_arn(image: str) -> str | None:
     return f"arn:aws:ecr:{match['region']}:{match['account']}:repository/{match['name']}"
 
 
+#: The cutover service's name after "<prefix>-web" (and its metrics' Service).
+CUTOVER_SUFFIX = "-cutover"
+
+
 class KeelApp(pulumi.ComponentResource):
-    """Network, database, registry, cluster, roles, ALB, migration, web and worker services.
+    """Network, database, registry, cluster, roles, ALB and its WAF, migration, preflight,
+    web and worker services, alarms and the dashboard.
 
     The wiring of ``infra/__main__.py`` and of the tests: both build exactly this. Each
     step below builds one layer from the ones before it.
@@ -57,6 +69,9 @@ class KeelApp(pulumi.ComponentResource):
     #: Present while ``keel:cutover`` lists routes.
     cutover: Cutover | None = None
     cutover_service: CutoverService | None = None
+    #: Present while ``keel:waf`` is on (the default but for ``dev``).
+    firewall: WebFirewall | None = None
+    database: Database | ExistingDatabase
 
     def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None):
         config.check()
@@ -69,6 +84,7 @@ class KeelApp(pulumi.ComponentResource):
         self._access()
         self._traffic()
         self._workloads()
+        self._observability()
         self.outputs = self._outputs()
         self.register_outputs(self.outputs)
 
@@ -100,21 +116,36 @@ class KeelApp(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        self.database = Database(
-            "database",
-            DatabaseArgs(
-                config=config.database,
-                prefix=prefix,
-                vpc_id=self.network.vpc_id,
-                subnet_ids=self.network.private_subnet_ids,
-                client_security_groups={
-                    role: group.id for role, group in self.security_groups.task_groups().items()
-                },
-                log_retention_days=config.log_retention_days,
-                tags=tags,
-            ),
-            opts=self._child,
-        )
+        clients = {role: group.id for role, group in self.security_groups.task_groups().items()}
+        if config.database.existing is not None:
+            self.database = ExistingDatabase(
+                "database",
+                ExistingDatabaseArgs(
+                    config=config.database.existing,
+                    prefix=prefix,
+                    vpc_id=self.network.vpc_id,
+                    region=self.region,
+                    client_security_groups=clients,
+                    tags=tags,
+                ),
+                opts=self._child,
+            )
+            self.database_ready: list[pulumi.Resource] = [self.database]
+        else:
+            self.database = Database(
+                "database",
+                DatabaseArgs(
+                    config=config.database,
+                    prefix=prefix,
+                    vpc_id=self.network.vpc_id,
+                    subnet_ids=self.network.private_subnet_ids,
+                    client_security_groups=clients,
+                    log_retention_days=config.log_retention_days,
+                    tags=tags,
+                ),
+                opts=self._child,
+            )
+            self.database_ready = [self.database.instance]
         self.repository = ImageRepository(
             "registry",
             ImageRepositoryArgs(prefix=prefix, keep_images=config.ecr_keep_images, tags=tags),
@@ -130,6 +161,12 @@ class KeelApp(pulumi.ComponentResource):
             AppSecretArgs(prefix=prefix, purpose="django-secret-key", tags=tags),
             opts=self._child,
         )
+        self.alarm_topic = AlarmTopic(
+            "alarm-topic",
+            AlarmTopicArgs(prefix=prefix, email=config.alarms.email, tags=tags),
+            opts=self._child,
+        )
+        self.alerting = Alerting(topic_arn=self.alarm_topic.arn, runbook_url=config.alarms.runbook)
 
     def _access(self) -> None:
         """Choose the image, the secrets the containers get, and the roles allowed to
@@ -142,17 +179,15 @@ class KeelApp(pulumi.ComponentResource):
             image = pulumi.Output.concat(self.repository.url, ":", config.image_tag or "")
             repository_arn = self.repository.arn
         self.image = pulumi.Output.from_input(image)
-        #: Name -> valueFrom of every secret the containers get.
+        #: Name -> valueFrom of every secret ECS injects when a task starts. The
+        #: database's credentials are not among them: they rotate, so the processes read
+        #: them from Secrets Manager themselves (``runtime_secret_arns`` below).
         self.secrets: dict[str, pulumi.Input[str]] = {
             "SECRET_KEY": self.secret_key.arn,
-            "DATABASE_PASSWORD": pulumi.Output.concat(
-                self.database.master_secret_arn, ":password::"
-            ),
             **config.secrets,
         }
         secret_arns: list[pulumi.Input[str]] = [
             self.secret_key.arn,
-            self.database.master_secret_arn,
             *sorted({secret_arn_of(value_from) for value_from in config.secrets.values()}),
         ]
         self.roles = TaskRoles(
@@ -168,6 +203,7 @@ class KeelApp(pulumi.ComponentResource):
                 enable_exec=config.enable_exec,
                 kms_key_arns=tuple(config.access.kms_key_arns),
                 permissions=config.access.permissions,
+                runtime_secret_arns=[self.database.secret_arn],
                 tags=config.tags,
             ),
             opts=self._child,
@@ -202,9 +238,22 @@ class KeelApp(pulumi.ComponentResource):
                 error_rate_percent=config.web.deployment.error_rate_percent,
                 error_rate_min_requests=config.web.deployment.error_rate_min_requests,
                 tags=config.tags,
+                alerting=self.alerting,
             ),
             opts=self._child,
         )
+        if config.waf_enabled:
+            self.firewall = WebFirewall(
+                "firewall",
+                WebFirewallArgs(
+                    prefix=config.prefix,
+                    load_balancer_arn=self.load_balancer.alb.arn,
+                    config=config.waf,
+                    log_retention_days=config.log_retention_days,
+                    tags=config.tags,
+                ),
+                opts=self._child,
+            )
         if config.cutover.routes:
             self.cutover = Cutover(
                 "cutover",
@@ -217,12 +266,13 @@ class KeelApp(pulumi.ComponentResource):
                     ecs_load_balancer_role_name=self.load_balancer.ecs_role.name,
                     log_retention_days=config.log_retention_days,
                     tags=config.tags,
+                    alerting=self.alerting,
                 ),
                 opts=self._child,
             )
 
     def _workloads(self) -> None:
-        """Run the migration, then start the web and worker services on its schema."""
+        """Run the migration and the preflight, then start the web and worker services."""
         config = self.config
         environment = role_environment(
             config,
@@ -230,8 +280,7 @@ class KeelApp(pulumi.ComponentResource):
                 *config.web.domain_names, self.load_balancer.alb.dns_name
             ).apply(",".join),
             vpc_cidr=self.network.vpc_cidr,
-            database_address=self.database.address,
-            database_port=self.database.port.apply(str),
+            database=self.database.environment,
             region=self.region,
         )
         self.migration = Migration(
@@ -242,7 +291,7 @@ class KeelApp(pulumi.ComponentResource):
                 task=self._task("migrate", environment, MIGRATE_SIZE),
                 private_subnet_ids=self.network.private_subnet_ids,
                 security_group_id=self.security_groups.migrate.id,
-                depends_on=[self.database.instance],
+                depends_on=self.database_ready,
                 tags=config.tags,
             ),
             opts=self._child,
@@ -278,7 +327,7 @@ class KeelApp(pulumi.ComponentResource):
             opts=self._child,
         )
         if self.cutover is not None and self.cutover.keel_target_group_arns:
-            self._cutover_service(web_task)
+            self._cutover_service(web_environment(config, environment))
         self.worker = WorkerService(
             "worker",
             WorkerServiceArgs(
@@ -289,32 +338,38 @@ class KeelApp(pulumi.ComponentResource):
                     min_count=worker.min_count,
                     max_count=worker.max_count,
                     cpu_target_percent=worker.cpu_target_percent,
-                    depends_on=[self.migration.run],
+                    depends_on=[self.migration.run, self.web.preflight.run],
                 ),
                 spot_percent=worker.spot_percent,
             ),
             opts=self._child,
         )
 
-    def _cutover_service(self, web_task: TaskSpec) -> None:
-        """Run the web service's task definition behind the routes' keel target groups."""
+    def _cutover_service(self, environment: dict[str, pulumi.Input[str]]) -> None:
+        """Run the web role behind the routes' keel target groups, after the preflight."""
         assert self.cutover is not None
         config = self.config
+        web = config.web
         service = dataclasses.replace(
             self._service(
-                web_task,
+                self._task(
+                    "web",
+                    environment,
+                    TaskSize(cpu=web.cpu, memory=web.memory),
+                    port=constants.PORT,
+                    suffix=CUTOVER_SUFFIX,
+                ),
                 min_count=config.cutover.min_count,
                 max_count=config.cutover.max_count,
                 cpu_target_percent=config.cutover.cpu_target_percent,
-                depends_on=[self.migration.run],
+                depends_on=[self.migration.run, self.web.preflight.run],
             ),
-            name_suffix="-cutover",
+            name_suffix=CUTOVER_SUFFIX,
         )
         self.cutover_service = CutoverService(
             "web-cutover",
             CutoverServiceArgs(
                 service=service,
-                task_definition_arn=self.web.task_definition.arn,
                 target_group_arns=self.cutover.keel_target_group_arns,
                 rollback_alarm_names=self.cutover.alarm_names,
             ),
@@ -327,13 +382,17 @@ class KeelApp(pulumi.ComponentResource):
         environment: dict[str, pulumi.Input[str]],
         size: TaskSize,
         port: int | None = None,
+        suffix: str = "",
     ) -> TaskSpec:
-        """Return one role's task: the shared image and secrets, its own role and logs."""
+        """Return one role's task: the shared image and secrets, its own role and logs,
+        and its service's name (``suffix`` for a second service of a role) on its metrics."""
         return TaskSpec(
             container=ContainerSpec(
                 role=role,
                 image=self.image,
-                environment=environment,
+                environment=with_metrics_service(
+                    environment, metrics_service(self.config.prefix, role, suffix)
+                ),
                 secrets=self.secrets,
                 log_group=self.cluster.log_groups[role].name,
                 region=self.region,
@@ -371,6 +430,52 @@ class KeelApp(pulumi.ComponentResource):
             depends_on=depends_on,
         )
 
+    def _observability(self) -> None:
+        """Build the alarms on keel's own metrics and the dashboard beside ALB's and ECS's."""
+        config = self.config
+        services = {role: metrics_service(config.prefix, role) for role in ("web", "worker")}
+        if self.cutover_service is not None:
+            services["web-cutover"] = metrics_service(config.prefix, "web", CUTOVER_SUFFIX)
+        self.operations_alarms = OperationsAlarms(
+            "operations-alarms",
+            OperationsAlarmsArgs(
+                prefix=config.prefix,
+                config=config.alarms,
+                alerting=self.alerting,
+                worker_service=services["worker"],
+                database_services=list(services.values()),
+                tags=config.tags,
+            ),
+            opts=self._child,
+        )
+        alarms = [
+            self.alarms.error_rate,
+            self.alarms.unhealthy_targets,
+            self.operations_alarms.backlog,
+            self.operations_alarms.failure_rate,
+            self.operations_alarms.recoveries,
+            self.operations_alarms.database_errors,
+        ]
+        if self.cutover is not None:
+            alarms += [alarm for route in self.cutover.routes.values() for alarm in route.alarms]
+        self.dashboard = Dashboard(
+            "dashboard",
+            DashboardArgs(
+                prefix=config.prefix,
+                region=self.region,
+                load_balancer_arn_suffix=self.load_balancer.alb.arn_suffix,
+                target_group_arn_suffixes=[
+                    self.load_balancer.primary.arn_suffix,
+                    self.load_balancer.alternate.arn_suffix,
+                ],
+                cluster_name=self.cluster.name,
+                services=services,
+                alarm_arns=[alarm.arn for alarm in alarms],
+                web_acl_name=self.firewall.name if self.firewall is not None else None,
+            ),
+            opts=self._child,
+        )
+
     def _outputs(self) -> dict[str, pulumi.Input[Any]]:
         """Return what docs/deploy.md and docs/operations.md tell an operator to use."""
         migrate_group = self.security_groups.migrate.id
@@ -384,8 +489,12 @@ class KeelApp(pulumi.ComponentResource):
             "image": self.image,
             "image_platform": self.config.image_platform,
             "repository_url": self.repository.url,
-            "database_address": self.database.address,
+            **self._database_outputs(),
             "rollback_alarms": self.alarms.alarm_names,
+            "operations_alarms": self.operations_alarms.alarm_names,
+            "alarm_topic_arn": self.alarm_topic.arn,
+            "dashboard": self.dashboard.name,
+            **self._firewall_outputs(),
             **{f"{role}_log_group": group.name for role, group in self.cluster.log_groups.items()},
             "private_subnet_ids": self.network.private_subnet_ids,
             "migrate_security_group": migrate_group,
@@ -404,6 +513,24 @@ class KeelApp(pulumi.ComponentResource):
                 )
             ),
         }
+
+    def _database_outputs(self) -> dict[str, pulumi.Input[Any]]:
+        """Return where the database is, or the one command its owners must run."""
+        if isinstance(self.database, ExistingDatabase):
+            return {
+                "database_url_secret_arn": self.database.secret_arn,
+                # The ingress rule the existing database's group needs; keel never applies it.
+                "database_ingress_command": self.database.ingress_command,
+            }
+        return {
+            "database_address": self.database.address,
+            "database_secret_arn": self.database.secret_arn,
+        }
+
+    def _firewall_outputs(self) -> dict[str, pulumi.Input[Any]]:
+        if self.firewall is None:
+            return {}
+        return {"web_acl": self.firewall.name, "waf_log_group": self.firewall.log_group.name}
 
     def _cutover_outputs(self) -> dict[str, pulumi.Input[Any]]:
         """Return what docs/migration.md uses while routes are being cut over."""

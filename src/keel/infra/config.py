@@ -16,8 +16,9 @@ from typing import Any
 
 from keel import constants
 from keel.infra.access_config import AccessConfig
-from keel.infra.config_values import build, check
+from keel.infra.config_values import build, camel, check
 from keel.infra.cutover_config import CutoverConfig
+from keel.infra.operations_config import AlarmsConfig, WafConfig
 
 #: ECS deployment strategies keel supports for the web service.
 STRATEGIES = ("CANARY", "LINEAR", "BLUE_GREEN", "ROLLING")
@@ -25,6 +26,8 @@ STRATEGIES = ("CANARY", "LINEAR", "BLUE_GREEN", "ROLLING")
 NAT_MODES = ("none", "single", "per-az")
 #: Fargate CPU architectures -> the ``docker build --platform`` of the image they run.
 IMAGE_PLATFORMS = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}
+#: PostgreSQL's port: the RDS instance keel creates listens on it.
+POSTGRES_PORT = 5432
 
 #: Environment variable names that must never carry a plain value: they come only
 #: through the task definition's ``secrets``.
@@ -33,11 +36,27 @@ SECRET_NAME_PATTERN = re.compile(
     re.IGNORECASE,
 )
 
+#: A plain variable naming a secret by its ARN (``DATABASE_PASSWORD_SECRET_ARN``): the
+#: process reads the secret itself, so the name says "secret" but the value is not one.
+SECRET_REFERENCE_SUFFIX = "_SECRET_ARN"  # noqa: S105 (a name suffix)
+
+
+def is_secret_reference(name: str, value: object) -> bool:
+    """Return whether a plain variable only names a secret: ``*_SECRET_ARN`` = its ARN."""
+    return name.endswith(SECRET_REFERENCE_SUFFIX) and _SECRET_ARN.match(str(value)) is not None
+
+
+def looks_secret(name: str, value: object) -> bool:
+    """Return whether a plain environment variable would carry a secret's value."""
+    return SECRET_NAME_PATTERN.search(name) is not None and not is_secret_reference(name, value)
+
+
 _STACK_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 #: ALB and target-group names are limited to 32 characters; the longest suffix keel adds
 #: is "-web-b" (6), so the prefix "<app>-<stack>" may use 26.
 _MAX_PREFIX = 26
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$")
+_SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _CERTIFICATE_ARN = re.compile(
     r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[A-Za-z0-9-]+$"
 )
@@ -105,8 +124,39 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ExistingDatabaseConfig:
+    """A PostgreSQL database the stack uses but does not own: looked up, never changed."""
+
+    #: A Secrets Manager secret whose value is the database URL
+    #: (``postgres://user:password@host:5432/name``); the processes read it themselves.
+    url_secret_arn: str
+    #: The database's security group, in the stack's VPC. keel adds egress to it from
+    #: its own task groups; the ingress it needs is printed, never applied.
+    security_group_id: str
+    port: int = POSTGRES_PORT
+
+    def check(self) -> None:
+        check(
+            _SECRET_ARN.match(str(self.url_secret_arn)) is not None
+            and str(self.url_secret_arn).count(":") == 6,
+            f"database.existing: urlSecretArn {self.url_secret_arn!r} must be a Secrets "
+            "Manager secret ARN (the whole secret is the URL, no JSON key)",
+        )
+        check(
+            _SECURITY_GROUP.fullmatch(str(self.security_group_id)) is not None,
+            f"database.existing: securityGroupId {self.security_group_id!r} is not a "
+            "security group id (sg-...)",
+        )
+        check(
+            isinstance(self.port, int) and 1 <= self.port <= 65535,
+            "database.existing: port must be 1 to 65535",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class DatabaseConfig:
-    """RDS PostgreSQL with its master password managed in Secrets Manager."""
+    """RDS PostgreSQL with its master password managed in Secrets Manager, or an
+    existing database (``existing``), for which no RDS is created."""
 
     engine_version: str = "17"
     instance_class: str = "db.t4g.small"
@@ -117,8 +167,23 @@ class DatabaseConfig:
     name: str = "keel"
     username: str = "keel"
     performance_insights: bool = False
+    #: Use this database instead of creating one.
+    existing: ExistingDatabaseConfig | None = None
 
     def check(self) -> None:
+        if self.existing is not None:
+            self.existing.check()
+            created = {
+                camel(item.name)
+                for item in dataclasses.fields(self)
+                if item.name != "existing" and getattr(self, item.name) != item.default
+            }
+            check(
+                not created,
+                f"database: {', '.join(sorted(created))} describe the RDS instance keel "
+                "creates; with existing set, keel creates none",
+            )
+            return
         check(
             1 <= self.backup_retention_days <= 35,
             "database: backupRetentionDays must be 1 to 35 (automated backups stay on)",
@@ -315,6 +380,10 @@ class StackConfig:
     access: AccessConfig = field(default_factory=AccessConfig)
     #: Routes moving from an existing Lambda function to keel by weight (docs/migration.md).
     cutover: CutoverConfig = field(default_factory=CutoverConfig)
+    #: The alarm topic, the runbooks' URL and the alarms' thresholds.
+    alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
+    #: The web ACL in front of the ALB.
+    waf: WafConfig = field(default_factory=WafConfig)
 
     @property
     def prefix(self) -> str:
@@ -324,6 +393,10 @@ class StackConfig:
     @property
     def tags(self) -> dict[str, str]:
         return {"app": self.app, "keel:stack": self.stack, "managed-by": "pulumi"}
+
+    @property
+    def waf_enabled(self) -> bool:
+        return self.waf.enabled_for(self.stack)
 
     @property
     def image_platform(self) -> str:
@@ -349,9 +422,9 @@ class StackConfig:
         )
         problems = constants.check_timeouts()
         check(not problems, "runtime constants disagree: " + "; ".join(problems))
-        for name in self.environment:
+        for name, value in self.environment.items():
             check(
-                SECRET_NAME_PATTERN.search(name) is None,
+                not looks_secret(name, value),
                 f"environment: {name} looks like a secret; put its ARN under secrets instead",
             )
             check(name not in self.secrets, f"{name} is set both as environment and as secret")
@@ -379,6 +452,11 @@ class StackConfig:
         _check_fargate_size("worker", self.worker.cpu, self.worker.memory)
         self.network.check()
         self.database.check()
+        check(
+            self.database.existing is None or self.network.existing,
+            "database.existing needs network.vpcId: keel's tasks reach the database by "
+            "security group, which works inside its VPC; run the stack in that VPC",
+        )
         self.web.check()
         check(
             self.region is None or self.web.certificate_region == self.region,
@@ -388,6 +466,8 @@ class StackConfig:
         self.worker.check()
         self.access.check()
         self.cutover.check(self.prefix)
+        self.alarms.check()
+        self.waf.check(self.stack)
         return self
 
     def replace(self, **changes: Any) -> StackConfig:
@@ -420,7 +500,13 @@ class StackConfig:
             ecr_keep_images=config.get_int("ecrKeepImages") or 30,
             cpu_architecture=config.get("cpuArchitecture") or "X86_64",
             network=build(NetworkConfig, network),
-            database=build(DatabaseConfig, database),
+            database=build(
+                DatabaseConfig,
+                database,
+                existing=build(ExistingDatabaseConfig, _port_as_number(database["existing"]))
+                if database.get("existing") is not None
+                else None,
+            ),
             web=build(WebConfig, web, deployment=build(DeploymentConfig, web.get("deployment"))),
             worker=build(WorkerConfig, worker),
             access=AccessConfig.from_values(
@@ -429,4 +515,13 @@ class StackConfig:
                 kms_key_arns=config.get_object("kmsKeyArns"),
             ),
             cutover=CutoverConfig.from_values(config.get_object("cutover")),
+            alarms=build(AlarmsConfig, section("alarms")),
+            waf=build(WafConfig, section("waf")),
         ).check()
+
+
+def _port_as_number(values: Any) -> Any:
+    """Return ``existing`` with ``port: "5433"`` as 5433 (``config set --path`` strings)."""
+    if isinstance(values, Mapping) and str(values.get("port", "")).isdigit():
+        return {**values, "port": int(values["port"])}
+    return values

@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from keel import constants
+from keel.infra.alerting import Alerting
 from keel.infra.cutover_config import LAMBDA_ONLY_PRIORITY_OFFSET, CutoverRoute
 from keel.infra.load_balancer import web_target_group
 
@@ -49,6 +50,8 @@ class CutoverArgs:
     ecs_load_balancer_role_name: pulumi.Input[str]
     log_retention_days: int
     tags: Mapping[str, str]
+    #: The alarm topic and the runbook every alarm links.
+    alerting: Alerting
 
 
 @dataclass
@@ -247,7 +250,9 @@ class Cutover(pulumi.ComponentResource):
         error_rate = aws.cloudwatch.MetricAlarm(
             f"{route.name}-5xx-rate",
             name=f"{prefix}5xx-rate",
-            alarm_description=f"keel cutover {route.name}: 5xx share of keel's requests too high",
+            **args.alerting.alarm(
+                "cutover", f"keel cutover {route.name}: 5xx share of keel's requests too high."
+            ),
             comparison_operator="GreaterThanThreshold",
             threshold=route.error_rate_percent,
             evaluation_periods=2,
@@ -270,7 +275,9 @@ class Cutover(pulumi.ComponentResource):
         latency = aws.cloudwatch.MetricAlarm(
             f"{route.name}-latency-p95",
             name=f"{prefix}latency-p95",
-            alarm_description=f"keel cutover {route.name}: keel's p95 latency too high",
+            **args.alerting.alarm(
+                "cutover", f"keel cutover {route.name}: keel's p95 latency too high."
+            ),
             namespace=NAMESPACE,
             metric_name="TargetResponseTime",
             extended_statistic="p95",

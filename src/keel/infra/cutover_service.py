@@ -7,7 +7,9 @@ the two is live on every deployment. A route's keel target group must stay the s
 one while ``keel cutover`` weighs it, so the web service cannot register it; this
 second service runs the web service's task definition with rolling deployments, which
 register every task in every target group and never modify a listener rule
-(docs/adr/0007-cutover.md).
+(docs/adr/0007-cutover.md). Its task definition is the web role's, built from the same
+task spec in the same update, but for one variable: its metrics' ``Service``
+(KEEL_METRICS_SERVICE) is its own name, so the dashboard tells its traffic apart.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from keel import constants
-from keel.infra.service import ServiceArgs, cpu_scaling, ecs_service
+from keel.infra.service import ServiceArgs, cpu_scaling, ecs_service, service_task_definition
 
 #: On the cutover service: tells the policy pack why it deploys by rolling update.
 CUTOVER_SERVICE_TAG = ("keel:service", "web-cutover")
@@ -30,9 +32,8 @@ MAX_TARGET_GROUPS = 5
 
 @dataclass(frozen=True, kw_only=True)
 class CutoverServiceArgs:
+    #: The web role's task, named apart by ``name_suffix`` (its family and service).
     service: ServiceArgs
-    #: The web service's own task definition: both services always run one revision.
-    task_definition_arn: pulumi.Input[str]
     #: One keel target group per route.
     target_group_arns: Sequence[pulumi.Input[str]]
     #: The routes' alarms: a deployment that trips one is rolled back.
@@ -42,6 +43,7 @@ class CutoverServiceArgs:
 class CutoverService(pulumi.ComponentResource):
     """The ``keel web`` tasks behind the cutover rules: private, rolling, autoscaled on CPU."""
 
+    task_definition: aws.ecs.TaskDefinition
     service: aws.ecs.Service
     name: pulumi.Output[str]
 
@@ -63,9 +65,10 @@ class CutoverService(pulumi.ComponentResource):
         super().__init__("keel:aws:CutoverService", name, None, opts)
         key, value = CUTOVER_SERVICE_TAG
         service = dataclasses.replace(args.service, tags={**args.service.tags, key: value})
+        self.task_definition = service_task_definition(service, parent=self)
         self.service = ecs_service(
             service,
-            task_definition_arn=args.task_definition_arn,
+            task_definition_arn=self.task_definition.arn,
             parent=self,
             launch_type="FARGATE",
             load_balancers=[

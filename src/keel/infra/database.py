@@ -8,9 +8,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from keel.infra.config import DatabaseConfig
+from keel.infra.config import POSTGRES_PORT, DatabaseConfig
 
-POSTGRES_PORT = 5432
+#: The plain variable naming the RDS-managed master secret (JSON: username, password):
+#: the processes read the password from it at each new connection, so a rotation
+#: needs no new task.
+PASSWORD_SECRET_VARIABLE = "DATABASE_PASSWORD_SECRET_ARN"  # noqa: S105 (a variable name)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,10 +40,16 @@ class Database(pulumi.ComponentResource):
     port: pulumi.Output[int]
     #: The Secrets Manager secret RDS keeps the master credentials in (JSON: username, password).
     master_secret_arn: pulumi.Output[str]
+    #: The one secret the task roles read at run time (the master secret).
+    secret_arn: pulumi.Output[str]
     security_group: aws.ec2.SecurityGroup
+    #: The environment every role gets to reach the database (no secret in it).
+    environment: dict[str, pulumi.Input[str]]
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         args.config.check()
+        if args.config.existing is not None:
+            raise ValueError("database: an existing database is keel.infra.existing_database's")
         if args.log_retention_days < 1:
             raise ValueError("database: log_retention_days must be at least 1")
         if not args.client_security_groups:
@@ -134,6 +143,14 @@ class Database(pulumi.ComponentResource):
         self.address = self.instance.address
         self.port = self.instance.port
         self.master_secret_arn = self.instance.master_user_secrets.apply(_secret_arn)
+        self.secret_arn = self.master_secret_arn
+        self.environment = {
+            "DATABASE_HOST": self.address,
+            "DATABASE_PORT": self.port.apply(str),
+            "DATABASE_NAME": config.name,
+            "DATABASE_USER": config.username,
+            PASSWORD_SECRET_VARIABLE: self.master_secret_arn,
+        }
         self.register_outputs(
             {
                 "address": self.address,

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from keel.infra.alerting import Alerting
+
 NAMESPACE = "AWS/ApplicationELB"
 PERIOD = 60
 
@@ -21,6 +23,8 @@ class DeploymentAlarmsArgs:
     error_rate_percent: float
     error_rate_min_requests: int
     tags: Mapping[str, str]
+    #: The alarm topic and the runbook every alarm links.
+    alerting: Alerting
 
 
 class DeploymentAlarms(pulumi.ComponentResource):
@@ -88,7 +92,9 @@ class DeploymentAlarms(pulumi.ComponentResource):
         self.error_rate = aws.cloudwatch.MetricAlarm(
             "error-rate",
             name=f"{args.prefix}-web-5xx-rate",
-            alarm_description="keel web: 5xx share of requests too high; ECS rolls back",
+            **args.alerting.alarm(
+                "deployment", "keel web: 5xx share of requests too high; ECS rolls back."
+            ),
             comparison_operator="GreaterThanThreshold",
             threshold=args.error_rate_percent,
             evaluation_periods=2,
@@ -119,7 +125,9 @@ class DeploymentAlarms(pulumi.ComponentResource):
         self.unhealthy_targets = aws.cloudwatch.MetricAlarm(
             "unhealthy-targets",
             name=f"{args.prefix}-web-unhealthy-targets",
-            alarm_description="keel web: targets failing the health check; ECS rolls back",
+            **args.alerting.alarm(
+                "deployment", "keel web: targets failing the health check; ECS rolls back."
+            ),
             comparison_operator="GreaterThanOrEqualToThreshold",
             threshold=1,
             evaluation_periods=2,

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 
 from keel import constants
 from keel.infra.config import StackConfig
+
+#: The variable keel.metrics reads its ``Service`` dimension from.
+METRICS_SERVICE_VARIABLE = "KEEL_METRICS_SERVICE"
 
 
 def role_environment(
@@ -13,11 +18,15 @@ def role_environment(
     *,
     allowed_hosts: pulumi.Input[str],
     vpc_cidr: pulumi.Input[str],
-    database_address: pulumi.Input[str],
-    database_port: pulumi.Input[str],
+    database: Mapping[str, pulumi.Input[str]],
     region: pulumi.Input[str],
 ) -> dict[str, pulumi.Input[str]]:
-    """Return the environment every role gets; secrets come separately, never here."""
+    """Return the environment every role gets; secrets come separately, never here.
+
+    ``database`` is the database's own part: where RDS is, or which secret holds the
+    URL of an existing database, and the secret the password is read from; names of
+    secrets, never their values.
+    """
     return {
         **config.environment,
         "DJANGO_SETTINGS_MODULE": config.django_settings_module,
@@ -26,12 +35,16 @@ def role_environment(
         "PORT": str(constants.PORT),
         # gunicorn trusts X-Forwarded-* only from inside the VPC (the ALB).
         "FORWARDED_ALLOW_IPS": vpc_cidr,
-        "DATABASE_HOST": database_address,
-        "DATABASE_PORT": database_port,
-        "DATABASE_NAME": config.database.name,
-        "DATABASE_USER": config.database.username,
+        **database,
         "AWS_REGION": region,
     }
+
+
+def with_metrics_service(
+    environment: Mapping[str, pulumi.Input[str]], service: str
+) -> dict[str, pulumi.Input[str]]:
+    """Return ``environment`` for one ECS service: its metrics carry its name."""
+    return {**environment, METRICS_SERVICE_VARIABLE: service}
 
 
 def web_environment(

@@ -10,43 +10,7 @@ import pulumi_aws as aws
 import pulumi_command as command
 
 from keel.infra.containers import TaskSpec, task_definition
-
-#: ``aws ecs wait tasks-stopped`` gives up after 10 minutes; wait this many times.
-MAX_WAITS = 6
-
-#: Run the migration task on Fargate and fail the deployment unless it exits 0.
-#: Runs on the machine running ``pulumi up`` (needs the AWS CLI and the same credentials).
-RUN_MIGRATION = """\
-set -eu
-task=$(aws ecs run-task --region "$AWS_REGION" --cluster "$CLUSTER" \\
-  --task-definition "$TASK_DEFINITION" --launch-type FARGATE --count 1 \\
-  --started-by keel-migrate \\
-  --network-configuration \\
-  "awsvpcConfiguration={subnets=[$SUBNETS],securityGroups=[$SECURITY_GROUPS],assignPublicIp=DISABLED}" \\
-  --query 'tasks[0].taskArn' --output text)
-if [ -z "$task" ] || [ "$task" = "None" ]; then
-  echo "keel migrate: run-task started no task" >&2
-  exit 1
-fi
-echo "keel migrate: started $task ($IMAGE)"
-waits=0
-until aws ecs wait tasks-stopped --region "$AWS_REGION" --cluster "$CLUSTER" --tasks "$task"; do
-  waits=$((waits + 1))
-  if [ "$waits" -ge "$MAX_WAITS" ]; then
-    echo "keel migrate: $task did not stop in time" >&2
-    exit 1
-  fi
-done
-code=$(aws ecs describe-tasks --region "$AWS_REGION" --cluster "$CLUSTER" --tasks "$task" \\
-  --query "tasks[0].containers[?name=='migrate'].exitCode | [0]" --output text)
-if [ "$code" != "0" ]; then
-  reason=$(aws ecs describe-tasks --region "$AWS_REGION" --cluster "$CLUSTER" --tasks "$task" \\
-    --query 'tasks[0].stoppedReason' --output text)
-  echo "keel migrate: exit code $code ($reason); services not updated; logs in $LOG_GROUP" >&2
-  exit 1
-fi
-echo "keel migrate: done"
-"""
+from keel.infra.one_off_task import OneOffTask, run_once
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,28 +56,19 @@ class Migration(pulumi.ComponentResource):
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.run = command.local.Command(
+        # By family: the revision this update registered (the command depends on it).
+        self.run = run_once(
             "migrate",
-            create=RUN_MIGRATION,
-            environment={
-                "AWS_REGION": container.region,
-                "CLUSTER": args.cluster_name,
-                "TASK_DEFINITION": self.family,
-                "SUBNETS": pulumi.Output.from_input(args.private_subnet_ids).apply(_comma_list),
-                "SECURITY_GROUPS": args.security_group_id,
-                "IMAGE": container.image,
-                "LOG_GROUP": container.log_group,
-                "MAX_WAITS": str(MAX_WAITS),
-            },
-            triggers=[container.image],
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[self.task_definition, *args.depends_on],
-                custom_timeouts=pulumi.CustomTimeouts(create="70m", update="70m"),
+            OneOffTask(
+                label="keel migrate",
+                container=container,
+                cluster_name=args.cluster_name,
+                task_definition=self.family,
+                private_subnet_ids=args.private_subnet_ids,
+                security_group_id=args.security_group_id,
             ),
+            triggers=[container.image],
+            depends_on=[self.task_definition, *args.depends_on],
+            parent=self,
         )
         self.register_outputs({"family": self.family, "task_definition": self.task_definition.arn})
-
-
-def _comma_list(values: Sequence[object]) -> str:
-    return ",".join(str(value) for value in values)

@@ -80,13 +80,17 @@ class TaskRolesArgs:
     kms_key_arns: Sequence[str] = ()
     #: Task role -> what the team's code needs beyond keel's own calls.
     permissions: Mapping[str, RolePermissions] = field(default_factory=dict)
+    #: Secrets keel's processes read themselves, at run time (the database password or
+    #: URL): every task role may read exactly these, so a rotated value is read anew
+    #: without a new task.
+    runtime_secret_arns: Sequence[pulumi.Input[str]] = ()
 
 
 class TaskRoles(pulumi.ComponentResource):
     """The execution role (pull the image, write logs, read exactly the injected secrets,
     decrypt them with the configured KMS keys) and one task role per keel role (what its
-    code may call: Bedrock models and ECS Exec for web and worker if configured, and the
-    team's own statements and managed policies for each role)."""
+    code may call: the secrets keel reads at run time, Bedrock models and ECS Exec for web
+    and worker if configured, and the team's own statements and managed policies)."""
 
     execution_role: aws.iam.Role
     #: Role (web, worker, migrate) -> its task role.
@@ -153,22 +157,7 @@ class TaskRoles(pulumi.ComponentResource):
                 }
             )
         if args.kms_key_arns:
-            # A secret under a customer managed key is decrypted by the role that reads
-            # it; only when Secrets Manager asks, so the role cannot decrypt anything else.
-            statements.append(
-                {
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": list(args.kms_key_arns),
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:ViaService": pulumi.Output.concat(
-                                "secretsmanager.", args.region, ".amazonaws.com"
-                            )
-                        }
-                    },
-                }
-            )
+            statements.append(self._decrypt_through_secrets_manager())
         aws.iam.RolePolicy(
             "execution",
             name=EXECUTION_POLICY_NAME,
@@ -177,6 +166,23 @@ class TaskRoles(pulumi.ComponentResource):
             opts=child,
         )
         return role
+
+    def _decrypt_through_secrets_manager(self) -> dict:
+        """A secret under a customer managed key is decrypted by the role that reads it;
+        only when Secrets Manager asks, so the role cannot decrypt anything else."""
+        args = self._args
+        return {
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": list(args.kms_key_arns),
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": pulumi.Output.concat(
+                        "secretsmanager.", args.region, ".amazonaws.com"
+                    )
+                }
+            },
+        }
 
     def _task_role(self, role_name: str) -> aws.iam.Role:
         args = self._args
@@ -192,6 +198,16 @@ class TaskRoles(pulumi.ComponentResource):
         )
         permissions = args.permissions.get(role_name) or RolePermissions()
         statements: list = []
+        if args.runtime_secret_arns:
+            statements.append(
+                {
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": list(args.runtime_secret_arns),
+                }
+            )
+            if args.kms_key_arns:
+                statements.append(self._decrypt_through_secrets_manager())
         if args.bedrock_models and role_name in SERVICE_ROLES:
             statements.append(
                 {

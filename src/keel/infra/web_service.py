@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ import pulumi_aws as aws
 from keel import constants
 from keel.infra import autoscaling
 from keel.infra.config import DeploymentConfig
+from keel.infra.preflight import Preflight, PreflightArgs
 from keel.infra.service import ServiceArgs, cpu_scaling, ecs_service, service_task_definition
 
 
@@ -67,10 +69,13 @@ class WebService(pulumi.ComponentResource):
     Every deployment keeps the circuit breaker (failed task starts roll back) and the
     CloudWatch alarms (5xx rate, unhealthy targets roll back); canary, linear and
     blue/green move traffic through the ALB's alternate target group, so a bad revision
-    sees only a share of the traffic before it is rolled back.
+    sees only a share of the traffic before it is rolled back. Before the service takes
+    a new task definition, ``keel preflight`` runs once with it (``Preflight``), after
+    what the service waits for (the migration); other services wait for it too.
     """
 
     task_definition: aws.ecs.TaskDefinition
+    preflight: Preflight
     service: aws.ecs.Service
     name: pulumi.Output[str]
 
@@ -86,6 +91,21 @@ class WebService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         self.task_definition = service_task_definition(args.service, parent=self)
+        self.preflight = Preflight(
+            "preflight",
+            PreflightArgs(
+                container=container,
+                cluster_name=args.service.cluster_name,
+                task_definition_arn=self.task_definition.arn,
+                private_subnet_ids=args.service.private_subnet_ids,
+                security_group_id=args.service.security_group_id,
+                depends_on=args.service.depends_on,
+            ),
+            opts=child,
+        )
+        service = dataclasses.replace(
+            args.service, depends_on=[*args.service.depends_on, self.preflight.run]
+        )
         load_balancer: aws.ecs.ServiceLoadBalancerArgsDict = {
             "target_group_arn": args.traffic.primary_target_group_arn,
             "container_name": "web",
@@ -98,7 +118,7 @@ class WebService(pulumi.ComponentResource):
                 "role_arn": args.traffic.ecs_load_balancer_role_arn,
             }
         self.service = ecs_service(
-            args.service,
+            service,
             task_definition_arn=self.task_definition.arn,
             parent=self,
             launch_type="FARGATE",

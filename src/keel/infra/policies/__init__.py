@@ -2,7 +2,8 @@
 
 The rules are grouped by what they guard: ``compute`` (ECS services and task
 definitions), ``network`` (target groups, security-group rules), ``access`` (IAM),
-``data`` (database, logs), ``cutover`` (the routes moved from Lambda by weight) and
+``data`` (database, logs), ``cutover`` (the routes moved from Lambda by weight),
+``operations`` (alarms, the web ACL) and
 ``stack`` (relations between resources); ``rules`` says
 what a rule is and how it reads a resource. ``pack`` lists them all. The policy pack in
 ``infra/policy`` runs them on ``pulumi preview --policy-pack``; the mock tests run them

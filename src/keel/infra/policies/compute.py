@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from keel import constants
-from keel.infra.config import SECRET_NAME_PATTERN
+from keel.infra.config import looks_secret
 from keel.infra.containers import ECS_EXEC_TAG
 from keel.infra.cutover_service import CUTOVER_SERVICE_TAG
 from keel.infra.policies.rules import Options, containers, get
@@ -65,7 +65,8 @@ def secrets_only_through_secrets(props: Mapping[str, Any], options: Options) -> 
         name = container.get("name", "?")
         for variable in container.get("environment") or []:
             key, value = variable.get("name", ""), str(variable.get("value", ""))
-            if SECRET_NAME_PATTERN.search(key):
+            if looks_secret(key, value):
+                # ``*_SECRET_ARN`` naming a secret's ARN is a reference the process reads.
                 yield f"container {name}: {key} is a secret; inject it through 'secrets'"
             elif _CREDENTIALS_IN_URL in value and "@" in value.split(_CREDENTIALS_IN_URL, 1)[1]:
                 yield f"container {name}: {key} holds a URL with credentials"

@@ -14,12 +14,13 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from keel.infra.policies import access, compute, cutover, data, network, stack
+from keel.infra.policies import access, compute, cutover, data, network, operations, stack
 from keel.infra.policies.rules import (
     EGRESS_RULE,
     INGRESS_RULE,
     LISTENER_RULE,
     LOG_GROUP,
+    METRIC_ALARM,
     POLICY,
     POLICY_ATTACHMENT,
     RDS_INSTANCE,
@@ -29,6 +30,7 @@ from keel.infra.policies.rules import (
     SERVICE,
     TARGET_GROUP,
     TASK_DEFINITION,
+    WEB_ACL,
     Options,
     Rule,
     StackRule,
@@ -130,6 +132,18 @@ RULES: tuple[Rule, ...] = (
         check=access.managed_policy_is_not_broad,
     ),
     Rule(
+        name="keel-alarm-actionable",
+        description="Every alarm notifies a topic and links its runbook entry.",
+        resource_types=(METRIC_ALARM,),
+        check=operations.alarm_is_actionable,
+    ),
+    Rule(
+        name="keel-waf-lets-keel-through",
+        description="A web ACL counts bodies over 8 KB and leaves the Invoke API to keel.",
+        resource_types=(WEB_ACL,),
+        check=operations.web_acl_lets_keel_through,
+    ),
+    Rule(
         name="keel-cutover-weights",
         description="A cutover rule weighs its Lambda and keel target groups in whole "
         "percentages (0-100) that add up to 100.",
@@ -148,6 +162,12 @@ STACK_RULES: tuple[StackRule, ...] = (
         name="keel-spot-runs-x86",
         description="Services on Fargate Spot run X86_64 task definitions (Spot has no ARM64).",
         check=stack.spot_runs_x86_only,
+    ),
+    StackRule(
+        name="keel-waf-on-prod",
+        description="The prod stack's load balancer has a web ACL with AWS's common, known "
+        "bad inputs and IP reputation rule groups and a rate-based rule.",
+        check=operations.waf_guards_prod,
     ),
     StackRule(
         name="keel-cutover-route-alarmed",

@@ -31,6 +31,9 @@ POLICY = "aws:iam/policy:Policy"
 POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 
 
 @dataclass(frozen=True, kw_only=True)
