@@ -21,7 +21,9 @@ PULUMI_AWS_MODULES = (
     "lb",
     "rds",
     "secretsmanager",
+    "sns",
     "vpc",
+    "wafv2",
 )
 
 with warnings.catch_warnings():
@@ -35,6 +37,7 @@ from keel_infra_mocks import (  # noqa: E402
     cutover_config,
     deploy,
     dev_config,
+    existing_database_config,
     stack_file_config,
 )
 
@@ -61,6 +64,12 @@ def dev_file() -> Deployment:
 def cutover() -> Deployment:
     """The dev stack with two routes being cut over from Lambda (``CUTOVER_ROUTES``)."""
     return deploy(cutover_config())
+
+
+@pytest.fixture(scope="session")
+def existing_database() -> Deployment:
+    """``infra/Pulumi.prod.yaml`` with an existing database instead of RDS."""
+    return deploy(existing_database_config())
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -22,7 +22,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 
 from keel.infra.app import KeelApp
-from keel.infra.config import StackConfig, WebConfig
+from keel.infra.config import DatabaseConfig, ExistingDatabaseConfig, StackConfig, WebConfig
 from keel.infra.cutover_config import CutoverConfig, CutoverRoute
 from keel.infra.operations_config import AlarmsConfig
 
@@ -397,3 +397,16 @@ def stack_config_from(values: Mapping[str, Any], *, stack: str) -> StackConfig:
     return StackConfig.from_pulumi(
         StackFileConfig(stack, values), stack=stack, region=values.get("aws:region")
     )
+
+
+#: An existing database: its URL's secret and its security group (looked up, read only).
+EXISTING_DATABASE = ExistingDatabaseConfig(
+    url_secret_arn=f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:legacy/database-url-AbCdEf",
+    security_group_id="sg-0fedcba9876543210",
+)
+
+
+def existing_database_config(**changes: Any) -> StackConfig:
+    """Return ``infra/Pulumi.prod.yaml`` using ``EXISTING_DATABASE`` instead of RDS."""
+    changes = {"database": DatabaseConfig(existing=EXISTING_DATABASE), **changes}
+    return stack_file_config("prod").replace(**changes).check()

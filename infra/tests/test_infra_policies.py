@@ -163,6 +163,69 @@ def cutover_rule(*weights: Any, **tags: str) -> dict:
     }
 
 
+def metric_alarm(**changes: Any) -> dict:
+    props = {
+        "name": "keel-dev-backlog",
+        "alarmActions": ["arn:aws:sns:eu-west-1:123456789012:keel-dev-alarms"],
+        "alarmDescription": "keel: work is piling up. Runbook: "
+        "https://docs.example.com/keel/operations.md#alarm-work-is-piling-up",
+    }
+    return {**props, **changes}
+
+
+INVOKE_API_SPARED = {
+    "notStatement": {
+        "statement": {
+            "byteMatchStatement": {
+                "positionalConstraint": "STARTS_WITH",
+                "searchString": constants.LAMBDA_INVOKE_PATH_PREFIX,
+                "fieldToMatch": {"uriPath": {}},
+                "textTransformations": [{"priority": 0, "type": "NONE"}],
+            }
+        }
+    }
+}
+
+
+def web_acl(*, counted: tuple[str, ...] = ("SizeRestrictions_BODY",), **changes: Any) -> dict:
+    """A web ACL as the engine carries it: the three managed groups and the rate rule."""
+
+    def managed(name: str, **statement: Any) -> dict:
+        return {
+            "name": f"AWS-{name}",
+            "overrideAction": {"none": {}},
+            "statement": {
+                "managedRuleGroupStatement": {"vendorName": "AWS", "name": name, **statement}
+            },
+        }
+
+    props = {
+        "arn": "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/keel-prod/1",
+        "rules": [
+            managed("AWSManagedRulesAmazonIpReputationList"),
+            {
+                "name": "keel-rate-limit",
+                "statement": {
+                    "rateBasedStatement": {
+                        "limit": 2000,
+                        "aggregateKeyType": "IP",
+                        "scopeDownStatement": INVOKE_API_SPARED,
+                    }
+                },
+            },
+            managed(
+                "AWSManagedRulesCommonRuleSet",
+                ruleActionOverrides=[
+                    {"name": rule, "actionToUse": {"count": {}}} for rule in counted
+                ],
+                scopeDownStatement=INVOKE_API_SPARED,
+            ),
+            managed("AWSManagedRulesKnownBadInputsRuleSet"),
+        ],
+    }
+    return {**props, **changes}
+
+
 SERVICE = rules.SERVICE
 CASES = [
     # (policy, type, passing props, violating props)
@@ -282,6 +345,18 @@ CASES = [
         rules.LISTENER_RULE,
         cutover_rule(95, 5),
         cutover_rule(-5, 105),
+    ),
+    (
+        "keel-alarm-actionable",
+        rules.METRIC_ALARM,
+        metric_alarm(),
+        metric_alarm(alarmActions=[]),
+    ),
+    (
+        "keel-waf-lets-keel-through",
+        rules.WEB_ACL,
+        web_acl(),
+        web_acl(counted=()),
     ),
 ]
 
@@ -512,6 +587,7 @@ def test_every_stack_policy_has_a_case():
     assert stack_policies == {
         "keel-execution-role-reads-injected-secrets",
         "keel-spot-runs-x86",
+        "keel-waf-on-prod",
         "keel-cutover-route-alarmed",
         "keel-cutover-apart-from-production",
     }
@@ -675,3 +751,82 @@ def test_lambda_target_groups_need_no_keel_health_check():
         run_policy("keel-target-group-health-check", rules.TARGET_GROUP, {"targetType": "lambda"})
         == []
     )
+
+
+# ---- Alarms and the web ACL --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "reported"),
+    [
+        ({"alarmDescription": "keel: work is piling up."}, ["links no runbook entry"]),
+        ({"actionsEnabled": False}, ["notifies no one"]),
+        ({"alarmActions": None, "alarmDescription": None}, ["notifies no one", "no runbook"]),
+    ],
+)
+def test_an_alarm_without_a_runbook_or_an_action_is_reported(changes: dict, reported: list):
+    found = run_policy("keel-alarm-actionable", rules.METRIC_ALARM, metric_alarm(**changes))
+
+    assert len(found) == len(reported)
+    for message, expected in zip(found, reported, strict=True):
+        assert expected in message
+
+
+def test_a_web_acl_inspecting_the_invoke_api_is_reported():
+    common = web_acl()["rules"][2]["statement"]["managedRuleGroupStatement"]
+    unscoped = web_acl()
+    unscoped["rules"][2]["statement"]["managedRuleGroupStatement"] = {
+        key: value for key, value in common.items() if key != "scopeDownStatement"
+    }
+    rate = web_acl()
+    del rate["rules"][1]["statement"]["rateBasedStatement"]["scopeDownStatement"]
+
+    assert run_policy("keel-waf-lets-keel-through", rules.WEB_ACL, unscoped) == [
+        "AWSManagedRulesCommonRuleSet inspects the Invoke API's Lambda payloads; scope it "
+        "down to requests outside /2015-03-31/functions/"
+    ]
+    assert "counts the Invoke API's callers" in "".join(
+        run_policy("keel-waf-lets-keel-through", rules.WEB_ACL, rate)
+    )
+
+
+def load_balancer(stack: str) -> dict:
+    return {
+        "name": f"keel-{stack}",
+        "arn": f"arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/keel-{stack}/1",
+        "tags": {"keel:stack": stack},
+    }
+
+
+def association(alb: dict, acl: dict) -> dict:
+    return {"resourceArn": alb["arn"], "webAclArn": acl["arn"]}
+
+
+def test_the_waf_policy_passes_prod_with_its_web_acl_and_reports_one_without():
+    alb, acl = load_balancer("prod"), web_acl()
+    bare = web_acl(rules=web_acl()["rules"][2:3])
+
+    def guarded(*resources: tuple[str, dict]) -> list[str]:
+        return run_stack_rule(
+            "keel-waf-on-prod", [policy_resource(kind, props) for kind, props in resources]
+        )
+
+    assert (
+        guarded(
+            (rules.LOAD_BALANCER, alb),
+            (rules.WEB_ACL, acl),
+            (rules.WEB_ACL_ASSOCIATION, association(alb, acl)),
+        )
+        == []
+    )
+    assert guarded((rules.LOAD_BALANCER, alb)) == ["load balancer keel-prod has no web ACL"]
+    assert guarded(
+        (rules.LOAD_BALANCER, alb),
+        (rules.WEB_ACL, bare),
+        (rules.WEB_ACL_ASSOCIATION, association(alb, bare)),
+    ) == [
+        "load balancer keel-prod's web ACL lacks AWSManagedRulesAmazonIpReputationList, "
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "load balancer keel-prod's web ACL has no rate-based rule",
+    ]
+    assert guarded((rules.LOAD_BALANCER, load_balancer("dev"))) == []
