@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from keel import constants
 from keel.infra.alarm_topic import AlarmTopic, AlarmTopicArgs
 from keel.infra.alerting import Alerting
+from keel.infra.app_outputs import stack_outputs
 from keel.infra.cluster import Cluster, ClusterArgs
 from keel.infra.config import StackConfig
 from keel.infra.containers import ContainerSpec, TaskSize, TaskSpec
@@ -85,7 +86,7 @@ class KeelApp(pulumi.ComponentResource):
         self._traffic()
         self._workloads()
         self._observability()
-        self.outputs = self._outputs()
+        self.outputs = stack_outputs(self)
         self.register_outputs(self.outputs)
 
     @property
@@ -475,71 +476,3 @@ class KeelApp(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-
-    def _outputs(self) -> dict[str, pulumi.Input[Any]]:
-        """Return what docs/deploy.md and docs/operations.md tell an operator to use."""
-        migrate_group = self.security_groups.migrate.id
-        return {
-            "url": f"https://{self.config.web.domain_names[0]}",
-            "load_balancer_dns_name": self.load_balancer.alb.dns_name,
-            "cluster": self.cluster.name,
-            "web_service": self.web.name,
-            "worker_service": self.worker.name,
-            "migration_task_family": self.migration.family,
-            "image": self.image,
-            "image_platform": self.config.image_platform,
-            "repository_url": self.repository.url,
-            **self._database_outputs(),
-            "rollback_alarms": self.alarms.alarm_names,
-            "operations_alarms": self.operations_alarms.alarm_names,
-            "alarm_topic_arn": self.alarm_topic.arn,
-            "dashboard": self.dashboard.name,
-            **self._firewall_outputs(),
-            **{f"{role}_log_group": group.name for role, group in self.cluster.log_groups.items()},
-            "private_subnet_ids": self.network.private_subnet_ids,
-            "migrate_security_group": migrate_group,
-            # `aws ecs run-task --network-configuration "$(pulumi stack output ...)"` for a
-            # one-off command: the migrate task's network, no public IP.
-            **self._cutover_outputs(),
-            "one_off_network_configuration": pulumi.Output.all(
-                self.network.private_subnet_ids, migrate_group
-            ).apply(
-                lambda values: (
-                    "awsvpcConfiguration={subnets=["
-                    + ",".join(values[0])
-                    + "],securityGroups=["
-                    + values[1]
-                    + "],assignPublicIp=DISABLED}"
-                )
-            ),
-        }
-
-    def _database_outputs(self) -> dict[str, pulumi.Input[Any]]:
-        """Return where the database is, or the one command its owners must run."""
-        if isinstance(self.database, ExistingDatabase):
-            return {
-                "database_url_secret_arn": self.database.secret_arn,
-                # The ingress rule the existing database's group needs; keel never applies it.
-                "database_ingress_command": self.database.ingress_command,
-            }
-        return {
-            "database_address": self.database.address,
-            "database_secret_arn": self.database.secret_arn,
-        }
-
-    def _firewall_outputs(self) -> dict[str, pulumi.Input[Any]]:
-        if self.firewall is None:
-            return {}
-        return {"web_acl": self.firewall.name, "waf_log_group": self.firewall.log_group.name}
-
-    def _cutover_outputs(self) -> dict[str, pulumi.Input[Any]]:
-        """Return what docs/migration.md uses while routes are being cut over."""
-        if self.cutover is None:
-            return {}
-        outputs: dict[str, pulumi.Input[Any]] = {
-            "cutover_log_group": self.cutover.log_group.name,
-            "cutover_alarms": self.cutover.alarm_names,
-        }
-        if self.cutover_service is not None:
-            outputs["cutover_service"] = self.cutover_service.name
-        return outputs
