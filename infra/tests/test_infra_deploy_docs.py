@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aws_cli
+import pulumi_cli
 import pytest
 from keel_infra_mocks import INFRA, Deployment, Recorded, deploy, stack_config_from
 from pulumi_engine import engine_urns, targeted, targeted_update_errors
@@ -332,6 +333,31 @@ def test_every_aws_command_in_the_docs_is_one_the_cli_accepts(doc: str):
 
     assert len(commands) >= 3
     assert [(argv, aws_cli.problems(argv)) for argv in commands if aws_cli.problems(argv)] == []
+
+
+@pytest.mark.parametrize("doc", ["deploy.md", "operations.md", "migration.md"])
+def test_every_pulumi_command_in_the_docs_is_one_the_cli_accepts(doc: str):
+    commands = [
+        shlex.split(command)
+        for command in doc_commands(DOCS / doc)
+        if command.startswith("pulumi ")
+    ]
+
+    assert commands
+    assert [
+        (argv, pulumi_cli.problems(argv)) for argv in commands if pulumi_cli.problems(argv)
+    ] == []
+
+
+def test_the_pulumi_checker_refuses_what_the_cli_refuses():
+    assert pulumi_cli.problems(["pulumi", "up", "--policy-pack", "policy", "--yes"]) == []
+    assert pulumi_cli.problems(["pulumi", "stack", "init", "prod", "--secret-provider=x"]) == [
+        "pulumi stack init: no flag --secret-provider"
+    ]
+    assert pulumi_cli.problems(["pulumi", "upp"]) == ["pulumi upp: no such command"]
+    assert pulumi_cli.problems(["pulumi", "config", "set", "a", "b", "c"]) == [
+        "pulumi config set: at most 2 arguments, not 3"
+    ]
 
 
 @pytest.mark.parametrize(
