@@ -171,7 +171,9 @@ def test_a_demo_agent_run_streams_over_sse(adopted: Adopted) -> None:
         f"{adopted.web.url}/api/runs/",
         json={"agent": "demo", "input": {"prompt": "hello", "steps": 2, "step_delay": 0.1}},
         headers=headers,
-        timeout=10,
+        # The first run a web process creates imports the agent modules (pydantic-ai: a few
+        # seconds of CPU, many more on a loaded two-core machine); later ones are quick.
+        timeout=60,
     )
     assert created.status_code == 201, created.text
     events: list[str] = []
