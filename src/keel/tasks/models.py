@@ -41,6 +41,8 @@ class TaskRecord(models.Model):
     kwargs = models.JSONField(default=dict)
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.READY)
     created_at = models.DateTimeField(auto_now_add=True)
+    #: No attempt starts after this (the task's ``max_age``); NULL: never expires.
+    expires_at = models.DateTimeField(null=True, blank=True)
     #: When the task was handed to the workers; NULL while only recorded (or deferred
     #: with nothing handed over yet).
     enqueued_at = models.DateTimeField(null=True, blank=True)
