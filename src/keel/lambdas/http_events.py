@@ -138,7 +138,10 @@ def _rest(
         "identity": {
             "accessKey": None,
             "accountId": None,
+            "apiKey": None,
+            "apiKeyId": None,
             "caller": None,
+            "clientCert": None,
             "cognitoAuthenticationProvider": None,
             "cognitoAuthenticationType": None,
             "cognitoIdentityId": None,
@@ -161,6 +164,7 @@ def _rest(
     if authorizer is not None:
         context["authorizer"] = authorizer
     return {
+        "version": "1.0",
         "resource": trigger.path,
         "path": request.path,
         "httpMethod": request.method,
