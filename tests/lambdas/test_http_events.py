@@ -114,7 +114,8 @@ def test_rest_events_have_the_samples_shape_and_values(name: str) -> None:
     for header, values in lowered(expected["multiValueHeaders"]).items():
         # A header sent twice reaches Django once, comma-joined by the server (WSGI's
         # environ has one value per name): only single values can match exactly.
-        if len(values) == 1:
+        # (The Java library's sample lists a header in multiValueHeaders only.)
+        if len(values) == 1 and header in lowered(expected["headers"]):
             assert lowered(built["multiValueHeaders"])[header] == values
     context, sent = built["requestContext"], expected["requestContext"]
     for key in ("stage", "requestId", "resourcePath", "httpMethod", "authorizer"):
