@@ -64,8 +64,10 @@ def response_of(result: Any, event_format: str) -> HttpResponse:
         except binascii.Error:
             raise MalformedResponse("isBase64Encoded, but the body is not base64") from None
     response = HttpResponse(content, status=status)
-    # Django sets text/html by default; a front end sends no type the function did not set.
+    # Django's default is text/html; API Gateway's is application/json, an ALB sets none.
     del response["Content-Type"]
+    if event_format != "alb":
+        response["Content-Type"] = "application/json"
     if event_format == "alb" and isinstance(result.get("statusDescription"), str):
         reason = result["statusDescription"].partition(" ")[2]
         if reason:
@@ -75,7 +77,7 @@ def response_of(result: Any, event_format: str) -> HttpResponse:
             for value in values:
                 _add_cookie(response, value)
         else:
-            response[name] = ", ".join(values)
+            response[name] = ", ".join(values)  # replaces the default Content-Type too
     if event_format == "apigateway-v2":
         cookies = result.get("cookies") or []
         if not isinstance(cookies, list) or not all(isinstance(item, str) for item in cookies):

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.module_loading import import_string
 
-from keel.errors import method_not_allowed
+from keel.errors import method_not_allowed, permission_denied
 from keel.lambdas import http_events, http_responses, invocation, registry
 from keel.lambdas.context import new_request_id
 from keel.lambdas.triggers import HttpTrigger
@@ -44,8 +45,10 @@ class Route:
         assert function is not None  # routes are built from the registry
         authorizer = None
         if trigger.authorizer:
-            # May raise PermissionDenied: Django answers 403 (handler403).
-            authorizer = import_string(trigger.authorizer)(request, trigger.format)
+            try:
+                authorizer = import_string(trigger.authorizer)(request, trigger.format)
+            except PermissionDenied:
+                return permission_denied(request)
         request_id = getattr(request, "keel_request_id", None) or new_request_id()
         event = http_events.event_of(
             request,
