@@ -28,6 +28,7 @@ TASKS = _tasks
 # tests/lambdas/handlers.py, written the way real ones are.
 INSTALLED_APPS = [*INSTALLED_APPS, "keel.lambdas"]  # noqa: F405
 from tests.lambdas.functions import KEEL_LAMBDAS  # noqa: E402, F401
+
 # No worker of the suite polls SQS but the tests that start an SQS endpoint (moto) and
 # say so with LAMBDA_SQS_POLLING=true.
 KEEL_LAMBDA_SQS_POLLING = False

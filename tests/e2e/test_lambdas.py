@@ -90,7 +90,10 @@ def test_a_handler_error_is_parsed_by_botocore_as_lambdas(keel: TaskCluster) -> 
     assert response["StatusCode"] == 200
     assert response["FunctionError"] == "Unhandled"
     error = json.loads(response["Payload"].read())
-    assert (error["errorType"], error["errorMessage"]) == ("ValueError", "card declined for order o-5")
+    assert (error["errorType"], error["errorMessage"]) == (
+        "ValueError",
+        "card declined for order o-5",
+    )
     assert any("in charge_card" in frame for frame in error["stackTrace"])
 
 
@@ -210,7 +213,8 @@ def test_keel_lambdas_invoke_runs_a_saved_event(keel: TaskCluster, tmp_path: Pat
     result = run_keel(["lambdas", "invoke", "whoami", "--event", str(event)], keel.environment)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["event"] == {"hello": "cli"}
-    assert "START RequestId: " in result.stderr and "REPORT RequestId: " in result.stderr
+    assert "START RequestId: " in result.stderr
+    assert "REPORT RequestId: " in result.stderr
     failed = run_keel(["lambdas", "invoke", "charge-card", "--event", str(event)], keel.environment)
     assert failed.returncode == 1
     assert json.loads(failed.stdout)["errorType"] == "ValueError"

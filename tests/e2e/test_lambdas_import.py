@@ -78,10 +78,16 @@ def test_imported_settings_serve_the_http_sqs_and_schedule_functions(tmp_path: P
     assert "set in the environment FULFILMENT_QUEUE_URL" in imported.stderr
     assert "not translated: ThumbnailFunction: runtime nodejs20.x is not Python" in imported.stderr
     again = run_keel(["lambdas", "import", TEMPLATE, "--output", str(output)], {})
-    assert again.returncode == 2 and "not overwritten" in again.stderr
+    assert again.returncode == 2
+    assert "not overwritten" in again.stderr
 
     with moto_server(tmp_path / "moto.log") as endpoint:
-        sqs = boto3.client("sqs", endpoint_url=endpoint, **{k.lower(): v for k, v in AWS.items() if k != "AWS_DEFAULT_REGION"}, region_name="us-east-1")
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=endpoint,
+            **{k.lower(): v for k, v in AWS.items() if k != "AWS_DEFAULT_REGION"},
+            region_name="us-east-1",
+        )
         queue_url = sqs.create_queue(QueueName="shop-legacy-fulfilment")["QueueUrl"]
         with task_cluster(
             tmp_path,
@@ -120,8 +126,10 @@ def test_imported_settings_serve_the_http_sqs_and_schedule_functions(tmp_path: P
             )
             wait_for(lambda: len(lines(keel, "b")) >= 2, 60, "the refused message was not retried")
             wait_for(
-                lambda: "keel.lambdas.jobs.invoke_event"
-                in run_keel(["manage", "failed_tasks"], keel.environment).stdout,
+                lambda: (
+                    "keel.lambdas.jobs.invoke_event"
+                    in run_keel(["manage", "failed_tasks"], keel.environment).stdout
+                ),
                 30,
                 "the refused message did not land in the failed list",
             )
@@ -130,7 +138,10 @@ def test_imported_settings_serve_the_http_sqs_and_schedule_functions(tmp_path: P
             assert lines(keel, "b") == ["refused", "refused"]
             attributes = sqs.get_queue_attributes(
                 QueueUrl=queue_url,
-                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
             )["Attributes"]
             assert attributes == {
                 "ApproximateNumberOfMessages": "0",

@@ -7,18 +7,30 @@ KEEL_LAMBDAS = {
     "create-order": {
         "handler": f"{HANDLERS}.create_order",
         "timeout": 10,
-        "triggers": [{"type": "http", "path": "/orders", "methods": ["POST"], "format": "apigateway-v1"}],
+        "triggers": [
+            {"type": "http", "path": "/orders", "methods": ["POST"], "format": "apigateway-v1"}
+        ],
     },
     "get-order": {
         "handler": f"{HANDLERS}.get_order",
         "triggers": [
-            {"type": "http", "path": "/orders/{order_id}", "methods": ["GET"], "format": "apigateway-v2"}
+            {
+                "type": "http",
+                "path": "/orders/{order_id}",
+                "methods": ["GET"],
+                "format": "apigateway-v2",
+            }
         ],
     },
     "thumbnail": {
         "handler": f"{HANDLERS}.thumbnail",
         "triggers": [
-            {"type": "http", "path": "/thumbnails/{proxy+}", "format": "alb", "multi_value_headers": True}
+            {
+                "type": "http",
+                "path": "/thumbnails/{proxy+}",
+                "format": "alb",
+                "multi_value_headers": True,
+            }
         ],
     },
     "session-cookies": {

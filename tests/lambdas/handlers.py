@@ -59,7 +59,10 @@ def thumbnail(event, context):
         "isBase64Encoded": True,
         "headers": {"Content-Type": "image/png"},
         "multiValueHeaders": {
-            "Set-Cookie": ["seen=1; Path=/; HttpOnly", "theme=dark; Expires=Wed, 21 Oct 2026 07:28:00 GMT"],
+            "Set-Cookie": [
+                "seen=1; Path=/; HttpOnly",
+                "theme=dark; Expires=Wed, 21 Oct 2026 07:28:00 GMT",
+            ],
             "Cache-Control": ["public", "max-age=60"],
         },
         "body": base64.b64encode(PIXEL).decode(),

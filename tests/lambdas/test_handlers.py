@@ -26,7 +26,9 @@ def cookies_sent(response: object) -> list[str]:
 
 
 def test_a_json_body_in_a_dict_out(client: Client) -> None:
-    response = client.post("/orders", {"item": "tea", "quantity": 3}, content_type="application/json")
+    response = client.post(
+        "/orders", {"item": "tea", "quantity": 3}, content_type="application/json"
+    )
     assert response.status_code == 201
     assert response["Location"] == "/orders/o-2"
     assert response.json() == {"id": "o-2", "item": "tea", "quantity": 3}
@@ -101,7 +103,9 @@ def test_an_sqs_batch_handler_reports_its_partial_failures() -> None:
     from keel.lambdas.batch import failed_ids
     from keel.lambdas.invocation import invoke
 
-    event = json.loads((Path(__file__).parents[1] / "data/lambda_events/sqs-event.json").read_text())
+    event = json.loads(
+        (Path(__file__).parents[1] / "data/lambda_events/sqs-event.json").read_text()
+    )
     event["Records"].append({**event["Records"][0], "messageId": "MessageID_2"})
     event["Records"][0]["body"] = json.dumps({"label": "a", "fail": True})
     event["Records"][1]["body"] = json.dumps({"label": "b"})

@@ -125,19 +125,25 @@ def test_rest_events_have_the_samples_shape_and_values(name: str) -> None:
 
 
 def test_rest_binary_media_types_arrive_base64_encoded() -> None:
-    trigger = trigger_of(
-        {"type": "http", "path": "/upload", "binary_media_types": ["image/*"]}
-    )
+    trigger = trigger_of({"type": "http", "path": "/upload", "binary_media_types": ["image/*"]})
     png = b"\x89PNG\r\n\x1a\n\x00\xff"
     request = request_for("POST", "/upload", "", {"Content-Type": "image/png"}, png)
     built = event_of(request, trigger, path_parameters={}, request_id="r", authorizer=None)
     assert built["isBase64Encoded"] is True
     assert base64.b64decode(built["body"]) == png
     empty = event_of(
-        request_for("GET", "/upload", "", {}, b""), trigger, path_parameters={}, request_id="r", authorizer=None
+        request_for("GET", "/upload", "", {}, b""),
+        trigger,
+        path_parameters={},
+        request_id="r",
+        authorizer=None,
     )
     # As API Gateway sends them: no body, no query, no path parameters are nulls.
-    assert (empty["body"], empty["queryStringParameters"], empty["pathParameters"]) == (None, None, None)
+    assert (empty["body"], empty["queryStringParameters"], empty["pathParameters"]) == (
+        None,
+        None,
+        None,
+    )
 
 
 # -- HTTP APIs and function URLs (payload 2.0) ----------------------------------------
@@ -161,7 +167,9 @@ def test_http_api_events_have_the_samples_shape_and_values(name: str) -> None:
         headers["Cookie"] = "; ".join(expected["cookies"])
     headers.setdefault("User-Agent", http["userAgent"])
     body = expected.get("body", "").encode()
-    request = request_for(http["method"], expected["rawPath"], expected["rawQueryString"], headers, body)
+    request = request_for(
+        http["method"], expected["rawPath"], expected["rawQueryString"], headers, body
+    )
     route = expected.get("routeKey", "$default")
     trigger = trigger_of(
         {"type": "http", "path": "/{proxy+}", "format": "apigateway-v2"}
@@ -232,7 +240,9 @@ def test_alb_events_have_the_samples_shape_and_values(name: str, multi_value: bo
         )
     else:
         headers = dict(expected["headers"])
-        query = "&".join(f"{key}={value}" for key, value in expected["queryStringParameters"].items())
+        query = "&".join(
+            f"{key}={value}" for key, value in expected["queryStringParameters"].items()
+        )
     request = request_for(
         expected["httpMethod"], expected["path"], query, headers, expected["body"].encode()
     )
@@ -245,7 +255,9 @@ def test_alb_events_have_the_samples_shape_and_values(name: str, multi_value: bo
     for key in ("httpMethod", "path", "body", "isBase64Encoded"):
         assert built[key] == expected[key], key
     if multi_value:
-        assert built["multiValueQueryStringParameters"] == expected["multiValueQueryStringParameters"]
+        assert (
+            built["multiValueQueryStringParameters"] == expected["multiValueQueryStringParameters"]
+        )
         assert expected["multiValueHeaders"].items() <= built["multiValueHeaders"].items()
     else:
         assert built["queryStringParameters"] == expected["queryStringParameters"]

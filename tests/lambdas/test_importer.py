@@ -55,7 +55,13 @@ def test_the_sample_sam_template_becomes_settings_entries() -> None:
     assert orders["handler"] == "tests.data.lambda_sam.orders.app.lambda_handler"
     assert (orders["timeout"], orders["memory"]) == (10, 256)  # Globals.Function
     assert orders["triggers"] == [
-        {"type": "http", "path": "/orders", "methods": ["GET"], "format": "apigateway-v1", "stage": "prod"},
+        {
+            "type": "http",
+            "path": "/orders",
+            "methods": ["GET"],
+            "format": "apigateway-v1",
+            "stage": "prod",
+        },
         {
             "type": "http",
             "path": "/orders/{order_id}",
@@ -81,10 +87,14 @@ def test_the_sample_sam_template_becomes_settings_entries() -> None:
     ]
     assert "FULFILMENT_QUEUE_URL" in imported.variables
     assert "TABLE_NAME" in imported.variables
-    assert any("ThumbnailFunction: runtime nodejs20.x is not Python" in note for note in imported.notes)
+    assert any(
+        "ThumbnailFunction: runtime nodejs20.x is not Python" in note for note in imported.notes
+    )
 
 
-def test_the_rendered_settings_load_as_the_registry_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_rendered_settings_load_as_the_registry_reads_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     text = render(import_template(SAM, root=REPO), source="template.yaml")
     assert "env.string('FULFILMENT_QUEUE_URL')" in text
     monkeypatch.setenv("FULFILMENT_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/f")
@@ -195,5 +205,7 @@ Resources:
     )
     imported = import_template(tmp_path / "template.yaml", root=tmp_path)
     assert imported.functions["F"]["triggers"] == []
-    assert any("F.Events.Odd: rate(7 minutes) has no exact cron form" in note for note in imported.notes)
+    assert any(
+        "F.Events.Odd: rate(7 minutes) has no exact cron form" in note for note in imported.notes
+    )
     assert any("F.Events.Upload: S3 events are not translated" in note for note in imported.notes)

@@ -42,7 +42,8 @@ def test_a_handler_past_its_timeout_is_stopped_and_reported_as_lambda_reports_it
     started = time.monotonic()
     outcome = invoke(function("slow"), {"label": "s", "seconds": 10}, request_id="req-2")
     answered = time.monotonic() - started
-    assert outcome.timed_out and outcome.failed
+    assert outcome.timed_out
+    assert outcome.failed
     assert outcome.error == {
         "errorType": "Sandbox.Timedout",
         "errorMessage": "RequestId: req-2 Error: Task timed out after 1.00 seconds",
@@ -63,7 +64,8 @@ def test_an_error_is_lambdas_error_body() -> None:
     assert outcome.error["errorMessage"] == "card declined for order o-9"
     assert outcome.error["requestId"] == "req-3"
     (frame,) = outcome.error["stackTrace"]  # the handler's frames, not keel's
-    assert 'handlers.py", line' in frame and "in charge_card" in frame
+    assert 'handlers.py", line' in frame
+    assert "in charge_card" in frame
 
 
 def test_the_log_is_collected_per_invocation_between_start_and_report() -> None:
@@ -72,7 +74,8 @@ def test_the_log_is_collected_per_invocation_between_start_and_report() -> None:
     assert lines[0] == "START RequestId: req-4 Version: $LATEST"
     assert "Lambda function ARN: arn:aws:lambda:us-east-1:000000000000:function:whoami" in lines
     assert any(
-        line.startswith("[INFO]\t") and line.endswith("\treq-4\tLambda function memory limits in MB: 512")
+        line.startswith("[INFO]\t")
+        and line.endswith("\treq-4\tLambda function memory limits in MB: 512")
         for line in lines
     )
     assert lines[-2] == "END RequestId: req-4"

@@ -27,7 +27,9 @@ KEY_ID, SECRET = "AKIAKEELTESTCALLER01", "keel-test-secret-0123456789abcdef"
 
 @pytest.fixture(autouse=True)
 def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LAMBDA_INVOKE_CREDENTIALS", f"{KEY_ID}:{SECRET},AKIAOTHERCALLER00002:{'x' * 20}")
+    monkeypatch.setenv(
+        "LAMBDA_INVOKE_CREDENTIALS", f"{KEY_ID}:{SECRET},AKIAOTHERCALLER00002:{'x' * 20}"
+    )
 
 
 def invoke(
@@ -47,10 +49,15 @@ def invoke(
     # As botocore sends it: the name percent-encoded (an ARN's colons are %3A).
     path = f"/2015-03-31/functions/{quote(name, safe='')}/invocations"
     request = AWSRequest(
-        method="POST", url=f"http://{HOST}{path}{'?' + query if query else ''}", data=body, headers=headers or {}
+        method="POST",
+        url=f"http://{HOST}{path}{'?' + query if query else ''}",
+        data=body,
+        headers=headers or {},
     )
     if sign:
-        with mock.patch("botocore.auth.get_current_datetime", return_value=when or datetime.now(UTC)):
+        with mock.patch(
+            "botocore.auth.get_current_datetime", return_value=when or datetime.now(UTC)
+        ):
             SigV4Auth(Credentials(key_id, secret), service, "eu-west-1").add_auth(request)
     meta = {
         f"HTTP_{name.upper().replace('-', '_')}": value
@@ -83,14 +90,17 @@ def test_a_function_error_is_lambdas_unhandled_error() -> None:
     body = json.loads(response.content)
     assert body["errorType"] == "ValueError"
     assert body["errorMessage"] == "card declined for order o-7"
-    assert body["stackTrace"] and "charge_card" in body["stackTrace"][0]
+    assert body["stackTrace"]
+    assert "charge_card" in body["stackTrace"][0]
 
 
 def test_a_timeout_is_lambdas_timeout(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TASKS_SIDE_EFFECT_LOG", str(tmp_path / "effects.log"))
     response = invoke("slow", {"label": "t", "seconds": 5})
     assert response["X-Amz-Function-Error"] == "Unhandled"
-    assert json.loads(response.content)["errorMessage"].endswith("Task timed out after 1.00 seconds")
+    assert json.loads(response.content)["errorMessage"].endswith(
+        "Task timed out after 1.00 seconds"
+    )
 
 
 def test_tail_returns_the_last_4_kb_of_the_log() -> None:
@@ -110,7 +120,9 @@ def test_client_context_reaches_the_handler() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_event_is_accepted_202_and_recorded_as_a_durable_task() -> None:
     with mock.patch("keel.tasks.services.task_dispatch") as dispatched:
-        response = invoke("send-receipt", {"label": "r"}, headers={"X-Amz-Invocation-Type": "Event"})
+        response = invoke(
+            "send-receipt", {"label": "r"}, headers={"X-Amz-Invocation-Type": "Event"}
+        )
     assert response.status_code == 202
     assert response.content == b""
     (record,) = TaskRecord.objects.all()
@@ -156,7 +168,9 @@ def test_latest_and_arns_name_the_function() -> None:
         ({"X-Amz-Client-Context": "not base64!"}, {}, "InvalidRequestContentException"),
     ],
 )
-def test_bad_parameters_are_lambdas_400s(headers: dict[str, str], payload: Any, error_type: str) -> None:
+def test_bad_parameters_are_lambdas_400s(
+    headers: dict[str, str], payload: Any, error_type: str
+) -> None:
     response = invoke("whoami", payload, headers=headers)
     assert (response.status_code, response["x-amzn-ErrorType"]) == (400, error_type)
 
@@ -166,7 +180,9 @@ def refused(response: Any) -> tuple[int, str]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_wrong_or_missing_signatures_are_403_and_run_nothing(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_or_missing_signatures_are_403_and_run_nothing(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     effects = tmp_path / "effects.log"
     monkeypatch.setenv("TASKS_SIDE_EFFECT_LOG", str(effects))
     payload = {"label": "x", "seconds": 0}
@@ -182,9 +198,15 @@ def test_wrong_or_missing_signatures_are_403_and_run_nothing(tmp_path: Any, monk
         403,
         "UnrecognizedClientException",
     )
-    assert refused(invoke("send-receipt", payload, service="s3")) == (403, "InvalidSignatureException")
+    assert refused(invoke("send-receipt", payload, service="s3")) == (
+        403,
+        "InvalidSignatureException",
+    )
     stale = datetime.now(UTC) - timedelta(minutes=6)
-    assert refused(invoke("send-receipt", payload, when=stale)) == (403, "InvalidSignatureException")
+    assert refused(invoke("send-receipt", payload, when=stale)) == (
+        403,
+        "InvalidSignatureException",
+    )
     # A signed request whose body was changed on the way.
     assert refused(invoke("send-receipt", payload, tamper=b'{"label": "y"}')) == (
         403,

@@ -42,8 +42,10 @@ def test_triggers_are_read_into_their_kinds() -> None:
     assert isinstance(http, HttpTrigger)
     assert (http.methods, http.format, http.stage) == (("GET",), "apigateway-v1", "prod")
     assert http.regex == r"^orders/(?P<id>[^/]+)\Z"
-    assert isinstance(queue, QueueTrigger) and queue.batch_size == 10
-    assert isinstance(schedule, ScheduleTrigger) and schedule.cron == "0 */5 * * * *"
+    assert isinstance(queue, QueueTrigger)
+    assert queue.batch_size == 10
+    assert isinstance(schedule, ScheduleTrigger)
+    assert schedule.cron == "0 */5 * * * *"
 
 
 @pytest.mark.parametrize(
@@ -72,7 +74,10 @@ def test_triggers_are_read_into_their_kinds() -> None:
             "queue's URL",
         ),
         (
-            {"handler": HANDLER, "triggers": [{"type": "schedule", "expression": "rate(7 minutes)"}]},
+            {
+                "handler": HANDLER,
+                "triggers": [{"type": "schedule", "expression": "rate(7 minutes)"}],
+            },
             "no exact cron form",
         ),
     ],
@@ -88,7 +93,10 @@ def test_two_functions_on_one_route_are_refused() -> None:
     route = {"type": "http", "path": "/orders", "methods": ["GET"]}
     with pytest.raises(ImproperlyConfigured, match="GET /orders is also 'a''s route"):
         registry.load(
-            {"a": {"handler": HANDLER, "triggers": [route]}, "b": {"handler": HANDLER, "triggers": [route]}}
+            {
+                "a": {"handler": HANDLER, "triggers": [route]},
+                "b": {"handler": HANDLER, "triggers": [route]},
+            }
         )
 
 

@@ -18,7 +18,7 @@ class InvalidBatchResponse(ValueError):
 
 
 def is_sqs_batch(event: Any) -> bool:
-    records = event.get("Records") if isinstance(event, dict) else None
+    records: Any = event.get("Records") if isinstance(event, dict) else None
     return bool(records) and all(
         isinstance(record, dict)
         and record.get("eventSource") == "aws:sqs"
@@ -42,6 +42,8 @@ def failed_ids(result: Any, batch_ids: list[str]) -> list[str]:
     for failure in failures:
         identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
         if not isinstance(identifier, str) or identifier not in batch_ids:
-            raise InvalidBatchResponse(f"itemIdentifier {identifier!r} is not a message of the batch")
+            raise InvalidBatchResponse(
+                f"itemIdentifier {identifier!r} is not a message of the batch"
+            )
         named.add(identifier)
     return [identifier for identifier in batch_ids if identifier in named]

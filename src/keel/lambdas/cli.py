@@ -104,7 +104,7 @@ def _list(*, as_json: bool) -> int:
         )
         for trigger in function.triggers:
             print(f"    {_describe(trigger)}")
-        print("    invoke POST /2015-03-31/functions/" f"{function.name}/invocations")
+        print(f"    invoke POST /2015-03-31/functions/{function.name}/invocations")
     return 0
 
 
@@ -145,9 +145,7 @@ def _import(template: Path, output: str | None, root: Path) -> int:
     if output:
         destination = Path(output)
         if destination.exists():
-            print(
-                f"keel lambdas import: {destination} exists; not overwritten", file=sys.stderr
-            )
+            print(f"keel lambdas import: {destination} exists; not overwritten", file=sys.stderr)
             return 2
         destination.write_text(text)
         print(f"wrote {destination}: {len(imported.functions)} function(s)", file=sys.stderr)

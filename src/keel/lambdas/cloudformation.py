@@ -107,7 +107,7 @@ class Resolver:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (name, argument), = node.items()
+            ((name, argument),) = node.items()
             if name == "Ref":
                 return self._ref(argument)
             if name == "Fn::Sub":

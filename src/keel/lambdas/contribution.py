@@ -12,7 +12,7 @@ def lambdas_contribution() -> Contribution:
     return Contribution(
         name="lambdas",
         workflow_modules=("keel.lambdas.workflows",),
-        prepare=registry.functions,
+        prepare=_load_functions,
         schedules=tuple(
             Schedule(
                 name=services.schedule_name(function.name, index),
@@ -25,3 +25,8 @@ def lambdas_contribution() -> Contribution:
             if trigger.enabled
         ),
     )
+
+
+def _load_functions() -> None:
+    """Import every handler before the worker launches DBOS (Lambda's init phase)."""
+    registry.functions()

@@ -85,9 +85,14 @@ def _is_text(request: HttpRequest) -> bool:
     if request.META.get("HTTP_CONTENT_ENCODING"):
         return False
     kind = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
-    return kind.startswith(_TEXT_TYPES) or kind.endswith(_TEXT_SUFFIXES) or kind in (
-        "",
-        "application/x-www-form-urlencoded",
+    return (
+        kind.startswith(_TEXT_TYPES)
+        or kind.endswith(_TEXT_SUFFIXES)
+        or kind
+        in (
+            "",
+            "application/x-www-form-urlencoded",
+        )
     )
 
 
@@ -170,8 +175,7 @@ def _rest(
         "httpMethod": request.method,
         "headers": headers or None,
         "multiValueHeaders": dict(multi_headers) or None,
-        "queryStringParameters": {key: values[-1] for key, values in multi_query.items()}
-        or None,
+        "queryStringParameters": {key: values[-1] for key, values in multi_query.items()} or None,
         "multiValueQueryStringParameters": dict(multi_query) or None,
         "pathParameters": path_parameters or None,
         "stageVariables": None,

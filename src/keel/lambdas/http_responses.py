@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Container
 from http.cookies import Morsel
 from typing import Any
 
@@ -41,9 +42,11 @@ def failed_response(event_format: str) -> HttpResponse:
 
 def response_of(result: Any, event_format: str) -> HttpResponse:
     """Return the response for ``result``; raise ``MalformedResponse`` saying why not."""
-    if event_format == "apigateway-v2" and not (isinstance(result, dict) and "statusCode" in result):
-        body = result if isinstance(result, str) else json.dumps(result)
-        return HttpResponse(body.encode(), status=200, content_type="application/json")
+    if event_format == "apigateway-v2" and not (
+        isinstance(result, dict) and "statusCode" in result
+    ):
+        text = result if isinstance(result, str) else json.dumps(result)
+        return HttpResponse(text.encode(), status=200, content_type="application/json")
     if not isinstance(result, dict):
         raise MalformedResponse(f"the result is a {type(result).__name__}, not a dict")
     status = result.get("statusCode")
@@ -101,7 +104,7 @@ def _headers(result: dict[str, Any]) -> dict[str, list[str]]:
     for name, values in multi.items():
         if not isinstance(values, list):
             raise MalformedResponse(f"multiValueHeaders[{name!r}] must be a list")
-        key = lowered.get(name.lower(), name)
+        key: str = lowered.get(str(name).lower(), str(name))
         merged[key] = [_text(value, name) for value in values]
         lowered[name.lower()] = key
     return merged
@@ -125,7 +128,7 @@ class _RawCookie(Morsel[str]):
         super().__init__()
         self.raw = raw
 
-    def OutputString(self, attrs: list[str] | None = None) -> str:  # noqa: N802
+    def OutputString(self, attrs: Container[str] | None = None) -> str:
         return self.raw
 
 

@@ -82,5 +82,3 @@ def routes() -> list[Route]:
             for method in trigger.methods or ("ANY",):
                 methods[method] = (function.name, trigger)
     return [Route(path, methods) for path, methods in by_path.items()]
-
-

@@ -74,7 +74,9 @@ def _cloudformation(document: dict[str, Any], *, template_dir: Path, root: Path)
     for name, resource in resources.items():
         if isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::Api":
             try:
-                stages[name] = str(resolver.value(resource.get("Properties", {}).get("StageName", "Prod")))
+                stages[name] = str(
+                    resolver.value(resource.get("Properties", {}).get("StageName", "Prod"))
+                )
             except Unresolved:
                 stages[name] = "Prod"
     for logical_id, resource in resources.items():
@@ -83,8 +85,10 @@ def _cloudformation(document: dict[str, Any], *, template_dir: Path, root: Path)
         kind = resource.get("Type")
         if kind not in (SAM_FUNCTION, LAMBDA_FUNCTION):
             continue
-        properties = {**globals_, **(resource.get("Properties") or {})} if kind == SAM_FUNCTION else (
-            resource.get("Properties") or {}
+        properties = (
+            {**globals_, **(resource.get("Properties") or {})}
+            if kind == SAM_FUNCTION
+            else (resource.get("Properties") or {})
         )
         entry = _function_entry(
             logical_id, properties, resolver, imported, template_dir=template_dir, root=root
@@ -326,14 +330,19 @@ def _serverless(document: dict[str, Any], *, template_dir: Path, root: Path) -> 
             continue
         module, _, function = str(spec["handler"]).rpartition(".")
         entry: dict[str, Any] = {
-            "handler": _handler_path(template_dir / Path(module).parent, f"{Path(module).name}.{function}", root),
+            "handler": _handler_path(
+                template_dir / Path(module).parent, f"{Path(module).name}.{function}", root
+            ),
             "timeout": spec.get("timeout", provider.get("timeout", 6)),
             "memory": spec.get("memorySize", provider.get("memorySize", 1024)),
             "triggers": [],
         }
         for index, event in enumerate(spec.get("events") or []):
             where = f"{name}.events[{index}]"
-            (kind, value), = event.items() if isinstance(event, dict) and len(event) == 1 else ((None, None),)
+            if not (isinstance(event, dict) and len(event) == 1):
+                imported.notes.append(f"{where}: not an event of one kind")
+                continue
+            kind, value = next(iter(event.items()))
             trigger: dict[str, Any] | None = None
             if kind in ("http", "httpApi"):
                 if isinstance(value, str):

@@ -12,6 +12,7 @@ costs, with the numbers of bench/lambda_timeout.py.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import ctypes
 import logging
@@ -30,7 +31,7 @@ from keel.lambdas.registry import Function
 logger = logging.getLogger("keel.lambdas")
 
 
-class HandlerTimedOut(BaseException):  # noqa: N818  (what the handler sees, like SystemExit)
+class HandlerTimedOut(BaseException):
     """Raised inside a handler that ran past its function's timeout.
 
     A BaseException, so that the ``except Exception`` blocks handlers are full of do not
@@ -93,7 +94,7 @@ def invoke(
             box["result"] = function.handler(event, context)
         except HandlerTimedOut:
             pass  # already reported as timed out; the thread ends here
-        except BaseException as error:  # noqa: BLE001  (reported as Lambda reports it)
+        except BaseException as error:
             box["error"] = error
         finally:
             # The thread's own database connections: a thread that ends keeps them open.
@@ -101,10 +102,8 @@ def invoke(
 
     def guarded(context_copy: contextvars.Context) -> None:
         # The timeout can land anywhere in the thread, even after the handler returned.
-        try:
+        with contextlib.suppress(HandlerTimedOut):
             context_copy.run(run)
-        except HandlerTimedOut:
-            pass
 
     thread = threading.Thread(
         target=guarded,

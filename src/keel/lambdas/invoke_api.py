@@ -90,7 +90,10 @@ def invoke(request: HttpRequest, function_name: str) -> HttpResponse:
     log_type = request.META.get("HTTP_X_AMZ_LOG_TYPE", "None")
     if log_type not in ("None", "Tail"):
         return lambda_error(
-            400, "InvalidParameterValueException", "X-Amz-Log-Type must be None or Tail.", request_id
+            400,
+            "InvalidParameterValueException",
+            "X-Amz-Log-Type must be None or Tail.",
+            request_id,
         )
     limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
     if len(request.body) > limit:

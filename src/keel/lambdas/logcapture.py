@@ -63,7 +63,7 @@ class _CaptureHandler(logging.Handler):
 
 
 class _UTCFormatter(logging.Formatter):
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         import time
 
         seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
@@ -73,14 +73,17 @@ class _UTCFormatter(logging.Formatter):
 def _install() -> None:
     global _installed
     with _install_lock:
-        if _installed:
-            return
-        sys.stdout = _Tee(sys.stdout)  # type: ignore[assignment]
-        sys.stderr = _Tee(sys.stderr)  # type: ignore[assignment]
-        handler = _CaptureHandler()
-        handler.setFormatter(_UTCFormatter())
-        logging.getLogger().addHandler(handler)
-        _installed = True
+        # Checked every time: whoever replaced sys.stdout since (a test runner, a
+        # redirect_stdout) gets wrapped too.
+        if not isinstance(sys.stdout, _Tee):
+            sys.stdout = _Tee(sys.stdout)
+        if not isinstance(sys.stderr, _Tee):
+            sys.stderr = _Tee(sys.stderr)
+        if not _installed:
+            handler = _CaptureHandler()
+            handler.setFormatter(_UTCFormatter())
+            logging.getLogger().addHandler(handler)
+            _installed = True
 
 
 def begin(request_id: str) -> list[str]:

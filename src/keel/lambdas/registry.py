@@ -135,10 +135,11 @@ def function_of(name: Any, entry: Any) -> Function:
     if not isinstance(triggers, list | tuple):
         raise ValueError("triggers must be a list")
     path = values.get("handler")
+    handler = handler_of(path)
     return Function(
         name=name,
-        handler_path=path,
-        handler=handler_of(path),
+        handler_path=str(path),
+        handler=handler,
         timeout=float(values["timeout"]),
         memory=values["memory"],
         retries=values["retries"],
@@ -173,9 +174,7 @@ def handler_of(path: Any) -> Callable[[Any, Any], Any]:
     try:
         inspect.signature(handler).bind(None, None)
     except TypeError:
-        raise ValueError(
-            f"handler {path!r} cannot be called as handler(event, context)"
-        ) from None
+        raise ValueError(f"handler {path!r} cannot be called as handler(event, context)") from None
     except ValueError:
         pass  # a builtin without a signature: called as it is
     return handler

@@ -63,13 +63,9 @@ def _aws_cron(fields: list[str], expression: str) -> str:
             f"{expression}: EventBridge's cron has six fields (minutes hours day-of-month "
             f"month day-of-week year), not {len(fields)}"
         )
-    minutes, hours, day_of_month, month, day_of_week, year = (
-        field.upper() for field in fields
-    )
+    minutes, hours, day_of_month, month, day_of_week, year = (field.upper() for field in fields)
     if (day_of_month == "?") == (day_of_week == "?"):
-        raise ValueError(
-            f"{expression}: exactly one of day-of-month and day-of-week must be ?"
-        )
+        raise ValueError(f"{expression}: exactly one of day-of-month and day-of-week must be ?")
     for field, text in (("day-of-month", day_of_month), ("day-of-week", day_of_week)):
         if "LW" in text or re.search(r"L-\d", text):
             raise ValueError(f"{expression}: {field} {text!r} (LW, L-n) is not supported")

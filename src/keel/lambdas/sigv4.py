@@ -63,12 +63,18 @@ class _Verifier(SigV4Auth):
 
 
 def verify(
-    request: HttpRequest, *, credentials: dict[str, str], max_skew: float, now: datetime | None = None
+    request: HttpRequest,
+    *,
+    credentials: dict[str, str],
+    max_skew: float,
+    now: datetime | None = None,
 ) -> Caller:
     """Return who signed ``request``; raise ``SignatureRejected`` when nothing should run."""
     authorization = request.META.get("HTTP_AUTHORIZATION", "")
     if not authorization:
-        raise SignatureRejected("MissingAuthenticationTokenException", "Missing Authentication Token")
+        raise SignatureRejected(
+            "MissingAuthenticationTokenException", "Missing Authentication Token"
+        )
     found = _AUTHORIZATION.match(authorization.strip())
     if found is None:
         raise SignatureRejected(
@@ -87,7 +93,8 @@ def verify(
         )
     if service != SERVICE:
         raise SignatureRejected(
-            "InvalidSignatureException", f"Credential should be scoped to correct service: '{SERVICE}'."
+            "InvalidSignatureException",
+            f"Credential should be scoped to correct service: '{SERVICE}'.",
         )
     stamp = request.META.get("HTTP_X_AMZ_DATE", "")
     try:

@@ -91,8 +91,8 @@ class QueuePoller:
         import boto3
 
         session = boto3.session.Session()
-        self.region = _region_of(self.trigger.queue_url) or session.region_name or (
-            lambda_settings().region
+        self.region = (
+            _region_of(self.trigger.queue_url) or session.region_name or (lambda_settings().region)
         )
         self.client = session.client("sqs", region_name=self.region)
         attributes = self.client.get_queue_attributes(

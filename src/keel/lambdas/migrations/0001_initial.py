@@ -4,20 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='BatchProgress',
+            name="BatchProgress",
             fields=[
-                ('request_id', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('function', models.CharField(max_length=64)),
-                ('remaining', models.JSONField(default=list)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("request_id", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("function", models.CharField(max_length=64)),
+                ("remaining", models.JSONField(default=list)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('keel_tasks', '0001_initial'),
+        ("keel_tasks", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='taskrecord',
-            name='expires_at',
+            model_name="taskrecord",
+            name="expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -13,4 +13,7 @@ def lambda_handler(event, context):
         return {"statusCode": 200, "body": json.dumps(body)}
     if order_id not in ORDERS:
         return {"statusCode": 404, "body": json.dumps({"message": "not found"})}
-    return {"statusCode": 200, "body": json.dumps({**ORDERS[order_id], "table": os.environ.get("TABLE_NAME")})}
+    return {
+        "statusCode": 200,
+        "body": json.dumps({**ORDERS[order_id], "table": os.environ.get("TABLE_NAME")}),
+    }
