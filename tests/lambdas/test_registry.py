@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from keel.lambdas import registry
 from keel.lambdas.triggers import HttpTrigger, QueueTrigger, ScheduleTrigger
-from tests.processes import base_environment, run_keel
+from tests.processes import KEEL, REPO, base_environment, run_keel
 
 HANDLER = "tests.lambdas.handlers.create_order"
 BROKEN = "tests.lambdas.broken_handlers"
@@ -113,3 +115,26 @@ def test_a_bad_handler_path_stops_start_up_with_the_functions_name() -> None:
         assert result.returncode == 2, (role, result.stdout, result.stderr)
         assert "configuration error: KEEL_LAMBDAS['legacy-orders']: handler" in result.stderr
         assert "'legacy.orders.handler' does not import" in result.stderr
+
+
+@pytest.mark.e2e
+def test_keel_web_does_not_start_with_a_bad_handler(tmp_path: Path) -> None:
+    from bench.processes import free_port
+
+    environment = base_environment(
+        DJANGO_SETTINGS_MODULE="tests.lambdas.settings_broken",
+        SQLITE_PATH=str(tmp_path / "db.sqlite3"),
+    )
+    web = subprocess.run(
+        [KEEL, "web", "--bind", f"127.0.0.1:{free_port()}"],
+        env=environment,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert web.returncode != 0
+    assert "KEEL_LAMBDAS['legacy-orders']: handler 'legacy.orders.handler' does not import" in (
+        web.stdout + web.stderr
+    )
