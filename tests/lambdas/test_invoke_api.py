@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from unittest import mock
 from urllib.parse import quote
@@ -228,3 +229,19 @@ def test_wrong_or_missing_signatures_are_403_and_run_nothing(
 def test_no_configured_callers_refuse_everyone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LAMBDA_INVOKE_CREDENTIALS")
     assert refused(invoke("whoami", {})) == (403, "UnrecognizedClientException")
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        path.name
+        for path in (Path(__file__).resolve().parents[1] / "data" / "lambda_events").glob("*.json")
+        if "response" not in path.name
+    ),
+)
+def test_every_sample_event_reaches_the_handler_unchanged(name: str) -> None:
+    event = json.loads(
+        (Path(__file__).resolve().parents[1] / "data/lambda_events" / name).read_text()
+    )
+    response = invoke("whoami", event)
+    assert json.loads(response.content)["event"] == event
