@@ -92,19 +92,23 @@ class QueuePoller:
 
         session = boto3.session.Session()
         self.region = (
-            _region_of(self.trigger.queue_url) or session.region_name or (lambda_settings().region)
+            _region_of(self.trigger.queue_url) or session.region_name or lambda_settings().region
         )
         self.client = session.client("sqs", region_name=self.region)
-        attributes = self.client.get_queue_attributes(
-            QueueUrl=self.trigger.queue_url, AttributeNames=["QueueArn"]
-        )
-        self.queue_arn = attributes["Attributes"]["QueueArn"]
+        self.queue_arn = ""
         self.thread.start()
 
     def _loop(self) -> None:
         wait = lambda_settings().sqs_wait_time
         while not self.stopping.is_set():
             try:
+                if not self.queue_arn:
+                    # Looked up here, retried: an unreachable queue at start-up is logged,
+                    # not a worker that cannot start (its other work goes on).
+                    attributes = self.client.get_queue_attributes(
+                        QueueUrl=self.trigger.queue_url, AttributeNames=["QueueArn"]
+                    )
+                    self.queue_arn = attributes["Attributes"]["QueueArn"]
                 received = self.client.receive_message(
                     QueueUrl=self.trigger.queue_url,
                     MaxNumberOfMessages=self.trigger.batch_size,
