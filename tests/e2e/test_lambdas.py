@@ -45,8 +45,36 @@ def keel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TaskCluster]:
         yield cluster
 
 
-def lambda_client(keel: TaskCluster, secret: str = SECRET, key_id: str = KEY_ID) -> Any:
-    return boto3.client(
+#: Every client a test made, closed after it (an unclosed connection is a ResourceWarning,
+#: an error in this suite); each response's payload is read as it arrives, for the same
+#: reason: an unread body holds its connection.
+CLIENTS: list[Any] = []
+
+
+class ReadingClient:
+    """boto3's Lambda client, with each Invoke response's payload read into ``payload``."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def invoke(self, **arguments: Any) -> dict[str, Any]:
+        response = dict(self.client.invoke(**arguments))
+        response["payload"] = response.pop("Payload").read()
+        return response
+
+    def close(self) -> None:
+        self.client.close()
+
+
+@pytest.fixture(autouse=True)
+def close_clients() -> Iterator[None]:
+    yield
+    while CLIENTS:
+        CLIENTS.pop().close()
+
+
+def lambda_client(keel: TaskCluster, secret: str = SECRET, key_id: str = KEY_ID) -> ReadingClient:
+    client = boto3.client(
         "lambda",
         endpoint_url=keel.web.url,
         region_name="eu-west-1",
@@ -54,6 +82,9 @@ def lambda_client(keel: TaskCluster, secret: str = SECRET, key_id: str = KEY_ID)
         aws_secret_access_key=secret,
         config=Config(retries={"max_attempts": 1}, read_timeout=30),
     )
+    reading = ReadingClient(client)
+    CLIENTS.append(reading)
+    return reading
 
 
 def effects(keel: TaskCluster, label: str) -> list[str]:
@@ -75,12 +106,25 @@ def test_boto3_invokes_a_function_synchronously(keel: TaskCluster) -> None:
     assert response["StatusCode"] == 200
     assert "FunctionError" not in response
     assert response["ExecutedVersion"] == "$LATEST"
-    result = json.loads(response["Payload"].read())
+    result = json.loads(response["payload"])
     assert result["event"] == {"order": 7}
     assert result["aws_request_id"] == response["ResponseMetadata"]["RequestId"]
     assert result["memory_limit_in_mb"] == "512"
     log = base64.b64decode(response["LogResult"]).decode()
     assert "Lambda function ARN: arn:aws:lambda:us-east-1:000000000000:function:whoami" in log
+
+
+def test_qualifiers_and_arns_as_boto3_sends_them(keel: TaskCluster) -> None:
+    client = lambda_client(keel)
+    latest = client.invoke(FunctionName="whoami", Qualifier="$LATEST", Payload=b"{}")
+    assert latest["StatusCode"] == 200
+    arn = "arn:aws:lambda:us-east-1:000000000000:function:whoami"
+    assert client.invoke(FunctionName=arn, Payload=b"{}")["StatusCode"] == 200
+    with pytest.raises(ClientError) as refused:
+        client.invoke(FunctionName="whoami", Qualifier="live", Payload=b"{}")
+    assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert "no versions or aliases" in refused.value.response["Error"]["Message"]
+    assert client.invoke(FunctionName="whoami", InvocationType="DryRun")["StatusCode"] == 204
 
 
 def test_a_handler_error_is_parsed_by_botocore_as_lambdas(keel: TaskCluster) -> None:
@@ -89,7 +133,7 @@ def test_a_handler_error_is_parsed_by_botocore_as_lambdas(keel: TaskCluster) -> 
     )
     assert response["StatusCode"] == 200
     assert response["FunctionError"] == "Unhandled"
-    error = json.loads(response["Payload"].read())
+    error = json.loads(response["payload"])
     assert (error["errorType"], error["errorMessage"]) == (
         "ValueError",
         "card declined for order o-5",
@@ -104,7 +148,7 @@ def test_a_handler_past_its_timeout_is_reported_as_lambda_reports_it(keel: TaskC
     )
     assert time.monotonic() - started < 10
     assert response["FunctionError"] == "Unhandled"
-    error = json.loads(response["Payload"].read())
+    error = json.loads(response["payload"])
     assert error["errorType"] == "Sandbox.Timedout"
     assert error["errorMessage"].endswith("Task timed out after 1.00 seconds")
     wait_for(lambda: "stopped" in effects(keel, "late"), 10, "the handler was not stopped")

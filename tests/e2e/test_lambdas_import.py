@@ -151,3 +151,4 @@ def test_imported_settings_serve_the_http_sqs_and_schedule_functions(tmp_path: P
             # Schedules: rate(1 minute) with its Input fires within a minute and a jitter.
             wait_for(lambda: lines(keel, "report"), 80, "the schedule never ran")
             assert lines(keel, "report")[0] == "heartbeat"
+        sqs.close()
