@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.apps import apps
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 
@@ -68,3 +69,34 @@ def check_invoke_credentials(**kwargs: Any) -> list[CheckMessage]:
     except ImproperlyConfigured as error:
         return [Error(str(error), hint="See docs/lambdas.md, the Invoke API.", id="keel.E033")]
     return []
+
+
+@register()
+def check_routes_reachable(**kwargs: Any) -> list[CheckMessage]:
+    """Each HTTP function's path must resolve to it, not to a pattern the URLconf has first."""
+    from django.urls import Resolver404, resolve
+
+    from keel.lambdas import registry
+    from keel.lambdas.http_views import Route
+
+    problems: list[CheckMessage] = []
+    for function in registry.functions().values():
+        for trigger in function.http_triggers:
+            sample = re.sub(r"\{(\w+)\+\}", r"\1/more", trigger.path)
+            sample = re.sub(r"\{(\w+)\}", r"\1", sample)
+            try:
+                view = resolve(sample).func
+            except Resolver404:
+                continue  # keel.E031 says the URLs are not included
+            if not isinstance(view, Route) or trigger.path != view.path:
+                problems.append(
+                    Warning(
+                        f"KEEL_LAMBDAS[{function.name!r}]: {trigger.path} is served by "
+                        f"{getattr(view, '__module__', '?')}.{getattr(view, '__name__', view)}, "
+                        "a URL pattern before keel.lambdas.urls: the function never runs.",
+                        hint="Include keel.lambdas.urls before that pattern, or move the "
+                        "function to another path.",
+                        id="keel.W034",
+                    )
+                )
+    return problems
