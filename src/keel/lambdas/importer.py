@@ -1,4 +1,5 @@
-"""``keel lambdas import``: a team's SAM / CloudFormation template (or serverless.yml) as
+"""``keel lambdas import``: a team's SAM / CloudFormation template (or serverless.yml, in
+keel.lambdas.serverless) as
 ``KEEL_LAMBDAS`` entries, and a list of what could not be translated.
 
 Translated: Python functions (``AWS::Serverless::Function``, ``AWS::Lambda::Function``)
@@ -45,7 +46,9 @@ def import_template(path: Path, *, root: Path) -> Imported:
     """Translate the template at ``path``; handler paths are relative to ``root``."""
     document = load(path.read_text())
     if "functions" in document and "Resources" not in document:
-        return _serverless(document, template_dir=path.parent, root=root)
+        from keel.lambdas.serverless import import_serverless
+
+        return import_serverless(document, template_dir=path.parent, root=root)
     return _cloudformation(document, template_dir=path.parent, root=root)
 
 
@@ -53,7 +56,7 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).replace("-", "_").upper()
 
 
-def _handler_path(code_dir: Path, handler: str, root: Path) -> str:
+def handler_path(code_dir: Path, handler: str, root: Path) -> str:
     """``CodeUri`` ``orders/`` with ``Handler`` ``app.handler``: ``orders.app.handler``."""
     try:
         relative = code_dir.resolve().relative_to(root.resolve())
@@ -128,7 +131,7 @@ def _function_entry(
     code = properties.get("CodeUri")
     code_dir = template_dir / code if isinstance(code, str) and "://" not in code else template_dir
     entry: dict[str, Any] = {
-        "handler": _handler_path(code_dir, str(handler), root),
+        "handler": handler_path(code_dir, str(handler), root),
         "timeout": properties.get("Timeout", 3),
         "memory": properties.get("MemorySize", 128),
         "triggers": [],
@@ -190,16 +193,16 @@ def _sam_event(
                     f"{where}: its API Gateway authorizer is not run by keel; authenticate "
                     'in Django and map the caller with "authorizer" (docs/lambdas.md)'
                 )
-            return _checked(trigger, where, imported)
+            return checked(trigger, where, imported)
         if kind == "SQS":
             trigger = {
                 "type": "sqs",
-                "queue_url": _queue_url(properties.get("Queue"), resolver, imported, where),
+                "queue_url": queue_url(properties.get("Queue"), resolver, imported, where),
                 "batch_size": properties.get("BatchSize", 10),
                 "report_batch_item_failures": "ReportBatchItemFailures"
                 in (properties.get("FunctionResponseTypes") or []),
             }
-            return _checked(trigger, where, imported)
+            return checked(trigger, where, imported)
         if kind in ("Schedule", "ScheduleV2"):
             expression = resolver.value(
                 properties.get("Schedule" if kind == "Schedule" else "ScheduleExpression")
@@ -212,7 +215,7 @@ def _sam_event(
             state = properties.get("State")
             if properties.get("Enabled") is False or state == "DISABLED":
                 trigger["enabled"] = False
-            return _checked(trigger, where, imported)
+            return checked(trigger, where, imported)
     except Unresolved as error:
         imported.notes.append(f"{where}: {error}")
         return None
@@ -225,7 +228,7 @@ def _sam_event(
     return None
 
 
-def _checked(trigger: dict[str, Any], where: str, imported: Imported) -> dict[str, Any] | None:
+def checked(trigger: dict[str, Any], where: str, imported: Imported) -> dict[str, Any] | None:
     if isinstance(trigger.get("queue_url"), FromEnvironment):
         probe = {**trigger, "queue_url": "https://sqs.invalid/queue"}
     else:
@@ -238,7 +241,7 @@ def _checked(trigger: dict[str, Any], where: str, imported: Imported) -> dict[st
     return trigger
 
 
-def _queue_url(queue: Any, resolver: Resolver, imported: Imported, where: str) -> Any:
+def queue_url(queue: Any, resolver: Resolver, imported: Imported, where: str) -> Any:
     """A literal queue ARN as its URL; a queue of the stack as an environment variable."""
     try:
         arn = resolver.value(queue)
@@ -278,11 +281,11 @@ def _cloudformation_sources(
                 continue
             where = f"{logical_id}"
             try:
-                url = _queue_url(source, resolver, imported, where)
+                url = queue_url(source, resolver, imported, where)
             except Unresolved as error:
                 imported.notes.append(f"{where}: {error}")
                 continue
-            trigger = _checked(
+            trigger = checked(
                 {
                     "type": "sqs",
                     "queue_url": url,
@@ -303,9 +306,9 @@ def _cloudformation_sources(
                 trigger = {"type": "schedule", "expression": properties["ScheduleExpression"]}
                 if properties.get("State") == "DISABLED":
                     trigger["enabled"] = False
-                checked = _checked(trigger, logical_id, imported)
-                if checked is not None:
-                    imported.functions[function]["triggers"].append(checked)
+                valid = checked(trigger, logical_id, imported)
+                if valid is not None:
+                    imported.functions[function]["triggers"].append(valid)
 
 
 def _function_ref(value: Any) -> str | None:
@@ -315,73 +318,6 @@ def _function_ref(value: Any) -> str | None:
         if "Fn::GetAtt" in value:
             return str(value["Fn::GetAtt"][0])
     return None
-
-
-def _serverless(document: dict[str, Any], *, template_dir: Path, root: Path) -> Imported:
-    """The Serverless Framework's ``serverless.yml``: http, httpApi, sqs and schedule events."""
-    imported = Imported()
-    provider = document.get("provider") or {}
-    runtime = str(provider.get("runtime", "python"))
-    for name, spec in (document.get("functions") or {}).items():
-        if not isinstance(spec, dict) or "handler" not in spec:
-            continue
-        if not str(spec.get("runtime", runtime)).startswith("python"):
-            imported.notes.append(f"{name}: not a Python function; it stays on Lambda")
-            continue
-        module, _, function = str(spec["handler"]).rpartition(".")
-        entry: dict[str, Any] = {
-            "handler": _handler_path(
-                template_dir / Path(module).parent, f"{Path(module).name}.{function}", root
-            ),
-            "timeout": spec.get("timeout", provider.get("timeout", 6)),
-            "memory": spec.get("memorySize", provider.get("memorySize", 1024)),
-            "triggers": [],
-        }
-        for index, event in enumerate(spec.get("events") or []):
-            where = f"{name}.events[{index}]"
-            if not (isinstance(event, dict) and len(event) == 1):
-                imported.notes.append(f"{where}: not an event of one kind")
-                continue
-            kind, value = next(iter(event.items()))
-            trigger: dict[str, Any] | None = None
-            if kind in ("http", "httpApi"):
-                if isinstance(value, str):
-                    method, _, path = value.partition(" ")
-                    value = {"method": method, "path": path}
-                method = str(value.get("method", "any")).upper()
-                path = "/" + str(value.get("path", "")).lstrip("/")
-                trigger = {
-                    "type": "http",
-                    "path": "/{proxy+}" if path in ("/*", "/") and kind == "httpApi" else path,
-                    "methods": [] if method in ("ANY", "*") else [method],
-                    "format": "apigateway-v1" if kind == "http" else "apigateway-v2",
-                }
-            elif kind == "sqs":
-                arn = value.get("arn") if isinstance(value, dict) else value
-                try:
-                    url = _queue_url(arn, Resolver(document), imported, where)
-                except Unresolved as error:
-                    imported.notes.append(f"{where}: {error}")
-                    continue
-                trigger = {"type": "sqs", "queue_url": url}
-                if isinstance(value, dict):
-                    trigger["batch_size"] = value.get("batchSize", 10)
-                    trigger["report_batch_item_failures"] = bool(
-                        value.get("functionResponseType") == "ReportBatchItemFailures"
-                    )
-            elif kind == "schedule":
-                expression = value.get("rate") if isinstance(value, dict) else value
-                if isinstance(expression, list):
-                    expression = expression[0]
-                trigger = {"type": "schedule", "expression": expression}
-            else:
-                imported.notes.append(f"{where}: {kind} events are not translated")
-                continue
-            checked = _checked(trigger, where, imported)
-            if checked is not None:
-                entry["triggers"].append(checked)
-        imported.functions[name] = entry
-    return imported
 
 
 def render(imported: Imported, *, source: str) -> str:
