@@ -18,7 +18,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from django.test import Client
+from django.test import Client, override_settings
 
 from keel.tasks.models import TaskRecord
 
@@ -245,3 +245,32 @@ def test_every_sample_event_reaches_the_handler_unchanged(name: str) -> None:
     )
     response = invoke("whoami", event)
     assert json.loads(response.content)["event"] == event
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=8 * 1024 * 1024)
+def test_payloads_over_lambdas_limits_are_refused() -> None:
+    big = {"blob": "x" * (1024 * 1024 + 1)}
+    assert refused(invoke("whoami", big, headers={"X-Amz-Invocation-Type": "Event"})) == (
+        413,
+        "RequestEntityTooLargeException",
+    )
+    assert invoke("whoami", big).status_code == 200  # 6 MB for a synchronous call
+
+
+def test_an_empty_payload_is_the_event_and_one_that_is_not_json_is_refused() -> None:
+    response = invoke("whoami", None)
+    assert json.loads(response.content)["event"] == {}
+    body = b"{not json"
+    request = AWSRequest(
+        method="POST", url=f"http://{HOST}/2015-03-31/functions/whoami/invocations", data=body
+    )
+    SigV4Auth(Credentials(KEY_ID, SECRET), "lambda", "eu-west-1").add_auth(request)
+    meta = {
+        f"HTTP_{name.upper().replace('-', '_')}": value
+        for name, value in request.headers.items()
+        if name.lower() != "host"
+    }
+    response = Client(HTTP_HOST=HOST).generic(
+        "POST", "/2015-03-31/functions/whoami/invocations", data=body, **meta
+    )
+    assert refused(response) == (400, "InvalidRequestContentException")

@@ -1,6 +1,5 @@
 """``keel lambdas import``: a team's SAM / CloudFormation template (or serverless.yml, in
-keel.lambdas.serverless) as
-``KEEL_LAMBDAS`` entries, and a list of what could not be translated.
+keel.lambdas.serverless) as ``KEEL_LAMBDAS`` entries, and what could not be translated.
 
 Translated: Python functions (``AWS::Serverless::Function``, ``AWS::Lambda::Function``)
 with their handler, timeout, memory and asynchronous retry settings (SAM's

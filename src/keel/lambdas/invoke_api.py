@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -23,8 +24,9 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from keel.lambdas import invocation, registry, services, sigv4
-from keel.lambdas.conf import invoke_credentials, lambda_settings
+from keel.lambdas.conf import LambdaSettings, invoke_credentials, lambda_settings
 from keel.lambdas.context import VERSION, ClientContext, function_arn, new_request_id
+from keel.lambdas.registry import Function
 
 logger = logging.getLogger("keel.lambdas")
 
@@ -67,77 +69,107 @@ def invoke(request: HttpRequest, function_name: str) -> HttpResponse:
             extra={"function": function_name, "error_type": rejected.error_type},
         )
         return lambda_error(403, rejected.error_type, rejected.message, request_id)
+    try:
+        call = _call_of(request, function_name, config)
+    except Refused as refused:
+        return lambda_error(refused.status, refused.error_type, refused.message, request_id)
+    logger.info(
+        "Invoke %s (%s) by %s",
+        call.function.name,
+        call.invocation_type,
+        caller.access_key_id,
+        extra={"function": call.function.name, "request_id": request_id},
+    )
+    if call.invocation_type == "DryRun":
+        return _answered(HttpResponse(status=204), request_id)
+    if call.invocation_type == "Event":
+        with transaction.atomic():
+            services.invocation_enqueue(
+                function=call.function, event=call.event, request_id=request_id
+            )
+        return _answered(HttpResponse(status=202), request_id)
+    outcome = invocation.invoke(
+        call.function,
+        call.event,
+        request_id=request_id,
+        client_context=call.client_context,
+        qualifier=call.qualifier,
+        capture_log=call.tail,
+    )
+    return _sync_response(outcome, request_id=request_id, tail=call.tail)
+
+
+class Refused(Exception):
+    """A call Lambda would refuse: its status, error type and message."""
+
+    def __init__(self, status: int, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error_type, self.message = status, error_type, message
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Call:
+    function: Function
+    qualifier: str | None
+    invocation_type: str
+    tail: bool
+    event: Any
+    client_context: ClientContext | None
+
+
+def _call_of(request: HttpRequest, function_name: str, config: LambdaSettings) -> Call:
+    """Read a signed Invoke request as Lambda reads it; raise ``Refused`` saying why not."""
     name, qualifier = _name_and_qualifier(function_name, request.GET.get("Qualifier"))
     function = registry.get(name)
     if function is None or qualifier not in (None, VERSION):
         arn = function_arn(
             region=config.region, account_id=config.account_id, name=name, qualifier=qualifier
         )
-        detail = (
+        raise Refused(
+            404,
+            "ResourceNotFoundException",
             f"Function not found: {arn}"
             if function is None
-            else f"Function not found: {arn} (keel runs $LATEST only: no versions or aliases)"
+            else f"Function not found: {arn} (keel runs $LATEST only: no versions or aliases)",
         )
-        return lambda_error(404, "ResourceNotFoundException", detail, request_id)
     invocation_type = request.META.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
     if invocation_type not in INVOCATION_TYPES:
-        return lambda_error(
+        raise Refused(
             400,
             "InvalidParameterValueException",
             f"X-Amz-Invocation-Type must be one of {', '.join(INVOCATION_TYPES)}.",
-            request_id,
         )
     log_type = request.META.get("HTTP_X_AMZ_LOG_TYPE", "None")
     if log_type not in ("None", "Tail"):
-        return lambda_error(
-            400,
-            "InvalidParameterValueException",
-            "X-Amz-Log-Type must be None or Tail.",
-            request_id,
-        )
+        raise Refused(400, "InvalidParameterValueException", "X-Amz-Log-Type must be None or Tail.")
     limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
     if len(request.body) > limit:
-        return lambda_error(
+        raise Refused(
             413,
             "RequestEntityTooLargeException",
             f"Request must be smaller than {limit} bytes for the {invocation_type} invocation type",
-            request_id,
         )
     try:
         event = json.loads(request.body) if request.body.strip() else {}
     except (ValueError, UnicodeDecodeError) as error:
-        return lambda_error(
+        raise Refused(
             400,
             "InvalidRequestContentException",
             f"Could not parse request body into json: {error}",
-            request_id,
-        )
+        ) from None
     try:
         client_context = _client_context(request)
     except ValueError as error:
-        return lambda_error(400, "InvalidRequestContentException", str(error), request_id)
-    logger.info(
-        "Invoke %s (%s) by %s",
-        function.name,
-        invocation_type,
-        caller.access_key_id,
-        extra={"function": function.name, "request_id": request_id},
-    )
-    if invocation_type == "DryRun":
-        return _answered(HttpResponse(status=204), request_id)
-    if invocation_type == "Event":
-        with transaction.atomic():
-            services.invocation_enqueue(function=function, event=event, request_id=request_id)
-        return _answered(HttpResponse(status=202), request_id)
-    outcome = invocation.invoke(
-        function,
-        event,
-        request_id=request_id,
-        client_context=client_context,
+        raise Refused(400, "InvalidRequestContentException", str(error)) from None
+    return Call(
+        function=function,
         qualifier=qualifier,
-        capture_log=log_type == "Tail",
+        invocation_type=invocation_type,
+        # Lambda returns a log only to a synchronous call that asks for it.
+        tail=log_type == "Tail" and invocation_type == "RequestResponse",
+        event=event,
+        client_context=client_context,
     )
-    return _sync_response(outcome, request_id=request_id, tail=log_type == "Tail")
 
 
 def _sync_response(outcome: invocation.Outcome, *, request_id: str, tail: bool) -> HttpResponse:
