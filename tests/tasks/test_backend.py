@@ -269,3 +269,26 @@ def test_a_task_without_max_age_never_expires(dispatched: list[str]) -> None:
     result = durable_tasks.marked.enqueue("x")
     assert TaskRecord.objects.get(pk=result.id).expires_at is None
     assert services.task_attempt_begin(task_id=result.id, attempt=1)["expired"] is False
+
+
+def test_a_records_attempts_count_its_failures_and_the_one_under_way(
+    dispatched: list[str],
+) -> None:
+    result = durable_tasks.marked.enqueue("x")
+    record = TaskRecord.objects.get(pk=result.id)
+    assert record.attempts == 0
+    for attempt in (1, 2):
+        services.task_worker_join(task_id=result.id, worker_id="only-worker")
+        services.task_attempt_begin(task_id=result.id, attempt=attempt)
+        services.task_attempt_fail(
+            task_id=result.id,
+            error={"exception_class_path": "builtins.ValueError", "traceback": "x"},
+            final=False,
+        )
+    services.task_attempt_begin(task_id=result.id, attempt=3)
+    record.refresh_from_db()
+    assert (record.status, record.attempts) == (TaskStatus.RUNNING, 3)
+    services.task_succeed(task_id=result.id, return_value="x")
+    record.refresh_from_db()
+    # One worker made all three: counting workers said 1.
+    assert (record.attempts, record.worker_ids) == (3, ["only-worker"])

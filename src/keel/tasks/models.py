@@ -79,7 +79,13 @@ class TaskRecord(models.Model):
 
     @property
     def attempts(self) -> int:
-        return len(self.worker_ids)
+        """Attempts made: each failed one left an error; one is under way or succeeded.
+
+        Not ``len(worker_ids)``: one worker may make every attempt, and a resumed attempt
+        has two workers.
+        """
+        ongoing = self.status in (TaskStatus.RUNNING, TaskStatus.SUCCESSFUL)
+        return len(self.errors) + (1 if ongoing else 0)
 
 
 class WorkerHeartbeat(models.Model):

@@ -36,9 +36,7 @@ class Command(BaseCommand):
             return
         for record in failed[: options["limit"]]:
             last = record.errors[-1]["exception_class_path"] if record.errors else "?"
-            # Every attempt of a failed task failed and left its error (record.attempts
-            # counts the workers that ran it: one worker may have made every attempt).
             self.stdout.write(
-                f"{record.id}  {record.task_path}  attempts={len(record.errors)}  "
+                f"{record.id}  {record.task_path}  attempts={record.attempts}  "
                 f"finished={record.finished_at:%Y-%m-%d %H:%M:%S}  error={last}"
             )
