@@ -25,6 +25,8 @@ SLOWEST_FIRST = (
     "tests/e2e/test_runs_deploy.py",
     "tests/e2e/test_runs_concurrency.py",
     "tests/cutover/test_cutover_cli.py",
+    "tests/e2e/test_lambdas.py",
+    "tests/e2e/test_lambdas_import.py",
 )
 
 

@@ -23,3 +23,12 @@ _tasks: Any = copy.deepcopy(EXAMPLE_TASKS)
 _tasks["default"]["QUEUES"].append("tests-audit")
 _tasks["default"]["OPTIONS"]["queues"]["tests-audit"] = {"concurrency": 2, "worker_concurrency": 2}
 TASKS = _tasks
+
+# Lambda handlers run unchanged (keel.lambdas, docs/lambdas.md): the handlers of
+# tests/lambdas/handlers.py, written the way real ones are.
+INSTALLED_APPS = [*INSTALLED_APPS, "keel.lambdas"]  # noqa: F405
+from tests.lambdas.functions import KEEL_LAMBDAS  # noqa: E402, F401
+
+# No worker of the suite polls SQS but the tests that start an SQS endpoint (moto) and
+# say so with LAMBDA_SQS_POLLING=true.
+KEEL_LAMBDA_SQS_POLLING = False

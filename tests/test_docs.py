@@ -9,6 +9,7 @@ import pytest
 
 from keel.agents.conf import SETTINGS as AGENT_SETTINGS
 from keel.conf import Setting
+from keel.lambdas.conf import SETTINGS as LAMBDA_SETTINGS
 from keel.metrics import INTERVAL_SETTING as METRICS_INTERVAL_SETTING
 from keel.streaming.limits import PER_ADDRESS_SETTING, PER_USER_SETTING
 from keel.streaming.sse import HEARTBEAT_SETTING
@@ -16,7 +17,8 @@ from keel.tasks.conf import SETTINGS as DURABLE_SETTINGS
 
 CONFIGURATION = (Path(__file__).resolve().parent.parent / "docs" / "configuration.md").read_text()
 DECLARED = {
-    setting.variable: setting for setting in [*AGENT_SETTINGS.values(), *DURABLE_SETTINGS.values()]
+    setting.variable: setting
+    for setting in [*AGENT_SETTINGS.values(), *DURABLE_SETTINGS.values(), *LAMBDA_SETTINGS.values()]
 }
 for other_setting in (
     HEARTBEAT_SETTING,
@@ -34,6 +36,8 @@ def documented_default(variable: str) -> str:
 
 
 def shown(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()  # as the environment writes it
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

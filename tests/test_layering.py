@@ -35,7 +35,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("keel.health", "keel.streaming"),
     # keel.tasks is the durable execution the apps above it build on.
     ("keel.tasks",),
-    ("keel.agents", "keel.cutover"),
+    # The apps built on it: agent runs, the cutover, Lambda handlers run unchanged.
+    ("keel.agents", "keel.cutover", "keel.lambdas"),
     # The composition root: starts the roles from what the apps provide; nothing imports it.
     ("keel.runtime",),
 )

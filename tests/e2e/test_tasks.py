@@ -94,6 +94,19 @@ def test_deferred_tasks_wait_for_run_after(tmp_path: Path) -> None:
     assert ran["now"] < ran["later"]
 
 
+def test_a_task_older_than_its_max_age_fails_without_running(tmp_path: Path) -> None:
+    with task_cluster(tmp_path) as keel:
+        keel.start_worker()
+        stale_id = keel.enqueue("perishable", "stale", run_after_in=2)
+        fresh_id = keel.enqueue("perishable", "fresh")
+        stale, fresh = keel.wait([stale_id, fresh_id], timeout=30)
+        ran = [label for label, what, _ in keel.side_effects() if what == "ran"]
+    assert (fresh["status"], stale["status"]) == ("SUCCESSFUL", "FAILED")
+    assert stale["errors"] == ["keel.tasks.execution.TaskExpired"]
+    assert "past its max_age: not attempted" in stale["tracebacks"][0]
+    assert ran == ["fresh"]
+
+
 def test_a_task_enqueued_in_a_rolled_back_transaction_never_runs(tmp_path: Path) -> None:
     with task_cluster(tmp_path) as keel:
         keel.start_worker()

@@ -75,6 +75,13 @@ def audited(label: str, seconds: float) -> None:
     record(label, "end")
 
 
+@task(max_age=1)
+def perishable(label: str) -> str:
+    """Must start within a second of being enqueued, or not at all."""
+    record(label, "ran")
+    return label
+
+
 @task
 def marked(label: str) -> str:
     record(label, "ran")

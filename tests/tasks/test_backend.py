@@ -219,3 +219,76 @@ def test_deferred_tasks_carry_run_after(dispatched: list[str]) -> None:
     result = durable_tasks.marked.using(run_after=later).enqueue("x")
     assert TaskRecord.objects.get(pk=result.id).run_after == later
     assert result.task.run_after == later
+
+
+def test_max_age_must_be_a_positive_number_of_seconds() -> None:
+    from keel.tasks import task
+
+    with pytest.raises(InvalidTask, match="max_age"):
+        task(max_age=0)(durable_tasks.marked.func)
+    with pytest.raises(InvalidTask, match="max_age"):
+        task(max_age="1h")(durable_tasks.marked.func)
+
+
+def test_a_task_past_its_max_age_is_not_attempted(dispatched: list[str]) -> None:
+    import dataclasses
+
+    from keel.tasks.execution import TaskExpired, expired_error
+
+    short = dataclasses.replace(durable_tasks.marked, max_age=60)
+    result = short.enqueue("x")
+    record = TaskRecord.objects.get(pk=result.id)
+    assert record.expires_at is not None
+    assert (record.expires_at - record.created_at).total_seconds() == pytest.approx(60, abs=1)
+    assert services.task_attempt_begin(task_id=result.id, attempt=1)["expired"] is False
+
+    TaskRecord.objects.filter(pk=result.id).update(
+        created_at=timezone.now() - datetime.timedelta(seconds=61),
+        expires_at=timezone.now() - datetime.timedelta(seconds=1),
+    )
+    plan = services.task_attempt_begin(task_id=result.id, attempt=1)
+    assert plan["expired"] is True
+    services.task_attempt_fail(task_id=result.id, error=expired_error(plan), final=True)
+    failed = durable_tasks.marked.get_result(result.id)
+    assert failed.status == TaskResultStatus.FAILED
+    assert failed.errors[0].exception_class_path == "keel.tasks.execution.TaskExpired"
+    assert TaskExpired.__name__ in failed.errors[0].traceback
+    assert "61 s old" in failed.errors[0].traceback
+
+
+def test_a_retried_task_no_longer_expires(dispatched: list[str]) -> None:
+    import dataclasses
+
+    result = dataclasses.replace(durable_tasks.marked, max_age=60).enqueue("x")
+    TaskRecord.objects.filter(pk=result.id).update(status=TaskStatus.FAILED)
+    services.task_retry(task_id=result.id)
+    assert TaskRecord.objects.get(pk=result.id).expires_at is None
+
+
+def test_a_task_without_max_age_never_expires(dispatched: list[str]) -> None:
+    result = durable_tasks.marked.enqueue("x")
+    assert TaskRecord.objects.get(pk=result.id).expires_at is None
+    assert services.task_attempt_begin(task_id=result.id, attempt=1)["expired"] is False
+
+
+def test_a_records_attempts_count_its_failures_and_the_one_under_way(
+    dispatched: list[str],
+) -> None:
+    result = durable_tasks.marked.enqueue("x")
+    record = TaskRecord.objects.get(pk=result.id)
+    assert record.attempts == 0
+    for attempt in (1, 2):
+        services.task_worker_join(task_id=result.id, worker_id="only-worker")
+        services.task_attempt_begin(task_id=result.id, attempt=attempt)
+        services.task_attempt_fail(
+            task_id=result.id,
+            error={"exception_class_path": "builtins.ValueError", "traceback": "x"},
+            final=False,
+        )
+    services.task_attempt_begin(task_id=result.id, attempt=3)
+    record.refresh_from_db()
+    assert (record.status, record.attempts) == (TaskStatus.RUNNING, 3)
+    services.task_succeed(task_id=result.id, return_value="x")
+    record.refresh_from_db()
+    # One worker made all three: counting workers said 1.
+    assert (record.attempts, record.worker_ids) == (3, ["only-worker"])

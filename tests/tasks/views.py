@@ -19,7 +19,15 @@ from tests.tasks import durable_tasks
 
 TASKS = {
     name: getattr(durable_tasks, name)
-    for name in ("counted", "async_counted", "flaky", "audited", "marked", "with_context")
+    for name in (
+        "counted",
+        "async_counted",
+        "flaky",
+        "audited",
+        "marked",
+        "perishable",
+        "with_context",
+    )
 }
 
 

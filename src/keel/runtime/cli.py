@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     from keel.cutover.cli import add_parser as add_cutover_parser
 
     add_cutover_parser(roles)
+    from keel.lambdas.cli import add_parser as add_lambdas_parser
+
+    add_lambdas_parser(roles)
     manage_parser = roles.add_parser("manage", help="run a Django management command")
     manage_parser.add_argument("arguments", nargs=argparse.REMAINDER)
     return parser
@@ -174,6 +177,10 @@ def _run(arguments: argparse.Namespace) -> int:
         from keel.cutover.cli import run as run_cutover
 
         return run_cutover(arguments)
+    if arguments.role == "lambdas":
+        from keel.lambdas.cli import run as run_lambdas
+
+        return run_lambdas(arguments)
     return manage(arguments.arguments)
 
 

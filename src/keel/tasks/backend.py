@@ -45,11 +45,16 @@ QUEUE_OPTIONS = {"concurrency": None, "worker_concurrency": 10, "rate_limit": No
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DurableTask(Task):
     """A Django task that is retried: ``retries`` more attempts after a failure, each
-    ``retry_backoff`` seconds after the last, doubling, at most ``retry_backoff_max``."""
+    ``retry_backoff`` seconds after the last, doubling, at most ``retry_backoff_max``.
+
+    ``max_age`` (seconds): no attempt starts once the task is older than this (counted
+    from ``enqueue``); it fails instead, as Lambda drops an event past its maximum age.
+    """
 
     retries: int = 0
     retry_backoff: float = 1.0
     retry_backoff_max: float = 300.0
+    max_age: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +110,10 @@ class DurableBackend(BaseTaskBackend):
                 raise InvalidTask("retries must be a whole number >= 0.")
             if not (0 < task.retry_backoff <= task.retry_backoff_max):
                 raise InvalidTask("retry_backoff must be > 0 and at most retry_backoff_max.")
+            if task.max_age is not None and not (
+                isinstance(task.max_age, int | float) and task.max_age > 0
+            ):
+                raise InvalidTask("max_age must be a number of seconds > 0 (or None).")
 
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
         self.validate_task(task)
@@ -120,6 +129,7 @@ class DurableBackend(BaseTaskBackend):
             retries=durable.retries if durable else 0,
             retry_backoff=durable.retry_backoff if durable else 1.0,
             retry_backoff_max=durable.retry_backoff_max if durable else 300.0,
+            max_age=durable.max_age if durable else None,
             args=args,
             kwargs=kwargs,
         )

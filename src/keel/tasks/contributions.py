@@ -34,6 +34,8 @@ class Schedule:
     workflow: Callable[..., Any]
     #: A cron expression with seconds (DBOS's six-field form).
     cron: str
+    #: The second argument of every scheduled call (one workflow can serve many schedules).
+    context: Any = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -18,6 +18,18 @@ from keel.tasks.api import normalize_json
 from keel.tasks.database_retry import retrying_through_outages
 
 
+class TaskExpired(Exception):
+    """The task was past its ``max_age`` when an attempt was due: it did not run."""
+
+
+def expired_error(plan: dict[str, Any]) -> dict[str, str]:
+    message = f"the task is {plan['age']:.0f} s old, past its max_age: not attempted"
+    return {
+        "exception_class_path": f"{TaskExpired.__module__}.{TaskExpired.__qualname__}",
+        "traceback": f"{TaskExpired.__module__}.{TaskExpired.__qualname__}: {message}\n",
+    }
+
+
 def backoff(*, attempt: int, first: float, most: float) -> float:
     """Seconds to wait after failed attempt ``attempt`` (1-based): doubling, capped."""
     return float(min(most, first * 2 ** (attempt - 1)))
@@ -56,6 +68,15 @@ def run(task_id: str) -> None:
             task_id=task_id,
             attempt=attempt,
         )
+        if plan.get("expired"):
+            _step(
+                "keel_tasks.attempt_fail",
+                services.task_attempt_fail,
+                task_id=task_id,
+                error=expired_error(plan),
+                final=True,
+            )
+            return
         record = TaskRecord.objects.get(pk=task_id)
         task = task_of(record)
         try:
@@ -115,6 +136,15 @@ async def arun(task_id: str) -> None:
             task_id=task_id,
             attempt=attempt,
         )
+        if plan.get("expired"):
+            await step(
+                "keel_tasks.attempt_fail",
+                services.task_attempt_fail,
+                task_id=task_id,
+                error=expired_error(plan),
+                final=True,
+            )
+            return
         record = await TaskRecord.objects.aget(pk=task_id)
         task = task_of(record)
         try:

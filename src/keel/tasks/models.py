@@ -41,6 +41,8 @@ class TaskRecord(models.Model):
     kwargs = models.JSONField(default=dict)
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.READY)
     created_at = models.DateTimeField(auto_now_add=True)
+    #: No attempt starts after this (the task's ``max_age``); NULL: never expires.
+    expires_at = models.DateTimeField(null=True, blank=True)
     #: When the task was handed to the workers; NULL while only recorded (or deferred
     #: with nothing handed over yet).
     enqueued_at = models.DateTimeField(null=True, blank=True)
@@ -77,7 +79,13 @@ class TaskRecord(models.Model):
 
     @property
     def attempts(self) -> int:
-        return len(self.worker_ids)
+        """Attempts made: each failed one left an error; one is under way or succeeded.
+
+        Not ``len(worker_ids)``: one worker may make every attempt, and a resumed attempt
+        has two workers.
+        """
+        ongoing = self.status in (TaskStatus.RUNNING, TaskStatus.SUCCESSFUL)
+        return len(self.errors) + (1 if ongoing else 0)
 
 
 class WorkerHeartbeat(models.Model):

@@ -44,6 +44,7 @@ def task_record_create(
     retry_backoff_max: float,
     args: list[Any],
     kwargs: dict[str, Any],
+    max_age: float | None = None,
 ) -> TaskRecord:
     """Record a task and hand it to the workers once the caller's transaction commits.
 
@@ -51,8 +52,10 @@ def task_record_create(
     nothing runs. A process that dies between the commit and the hand-over leaves the
     record READY with no ``enqueued_at``, and a worker's sweep hands it over later.
     """
+    now = timezone.now()
     record = TaskRecord.objects.create(
         id=uuid.uuid4().hex,
+        expires_at=None if max_age is None else now + timedelta(seconds=max_age),
         backend=backend,
         task_path=task_path,
         queue_name=queue_name,
@@ -122,7 +125,10 @@ def task_worker_join(*, task_id: str, worker_id: str) -> None:
 
 
 def task_attempt_begin(*, task_id: str, attempt: int) -> dict[str, Any]:
-    """Start attempt ``attempt``; return what the attempt runs (recorded, as a step)."""
+    """Start attempt ``attempt``; return what the attempt runs (recorded, as a step).
+
+    ``expired`` says the task is past its ``expires_at``: the attempt must not run.
+    """
     with transaction.atomic():
         record = TaskRecord.objects.select_for_update().get(pk=task_id)
         now = timezone.now()
@@ -139,6 +145,8 @@ def task_attempt_begin(*, task_id: str, attempt: int) -> dict[str, Any]:
         "retries": record.retries,
         "retry_backoff": record.retry_backoff,
         "retry_backoff_max": record.retry_backoff_max,
+        "expired": record.expires_at is not None and now > record.expires_at,
+        "age": (now - record.created_at).total_seconds(),
     }
 
 
@@ -179,7 +187,10 @@ def task_succeed(*, task_id: str, return_value: Any) -> None:
 
 
 def task_retry(*, task_id: str) -> TaskRecord:
-    """Send a FAILED task back to the workers, as a new generation of the same result."""
+    """Send a FAILED task back to the workers, as a new generation of the same result.
+
+    A retry is an operator's decision to run it now: a ``max_age`` no longer applies.
+    """
     with transaction.atomic():
         record = TaskRecord.objects.select_for_update().get(pk=task_id)
         if record.status != TaskStatus.FAILED:
@@ -188,7 +199,10 @@ def task_retry(*, task_id: str) -> TaskRecord:
         record.generation += 1
         record.enqueued_at = None
         record.finished_at = None
-        record.save(update_fields=["status", "generation", "enqueued_at", "finished_at"])
+        record.expires_at = None
+        record.save(
+            update_fields=["status", "generation", "enqueued_at", "finished_at", "expires_at"]
+        )
         transaction.on_commit(lambda: _dispatch_logged(record.id), robust=True)
     return record
 

@@ -97,6 +97,7 @@ class DurableWorker:
                 "schedule_name": schedule.name,
                 "workflow_fn": schedule.workflow,
                 "schedule": schedule.cron,
+                "context": schedule.context,
             }
             for contribution in self.contributions
             for schedule in contribution.schedules

@@ -1,0 +1,5 @@
+"""A URLconf that forgot keel.lambdas.urls."""
+
+from example.urls import urlpatterns
+
+__all__ = ["urlpatterns"]
