@@ -20,9 +20,14 @@ SUITE_SELECT ?=
 SYNC := sync --locked --compile-bytecode --python "$(PYTHON)" --quiet
 COMPILE := $(BIN)/python -m compileall -q -j 0 src example tests infra bench
 
-# The oldest Django keel supports (5.2 LTS), exactly as locked, in an environment of its own.
+# The oldest Django keel supports (5.2 LTS), exactly as locked, in an environment of its own,
+# on the oldest Python it supports (3.12): the lowest of each in one run, the highest in the
+# other. Through pyenv where a 3.12 is installed that way, otherwise whatever uv finds.
 LTS_VENV := .venv-lts
-SYNC_LTS := sync --locked --compile-bytecode --python "$(PYTHON)" --quiet --no-default-groups --group dev --group django-lts
+PYENV_312 := $(shell v=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.12(\.|$$)' | tail -1); \
+	[ -n "$$v" ] && pyenv prefix "$$v" 2>/dev/null)
+PYTHON_LTS ?= $(if $(PYENV_312),$(PYENV_312)/bin/python3.12,3.12)
+SYNC_LTS := sync --locked --compile-bytecode --python "$(PYTHON_LTS)" --quiet --no-default-groups --group dev --group django-lts
 
 .PHONY: help setup setup-lts run test suite suite-lts lint typecheck hadolint bench bench-smoke clean
 
@@ -59,7 +64,7 @@ test: setup lint typecheck hadolint suite
 suite:
 	$(BIN)/python -m pytest $(PYTEST_ARGS) $(if $(SUITE_SELECT),-m "$(SUITE_SELECT)")
 
-# The whole suite on Django 5.2 LTS and DRF 3.16 (CI runs it on SQLite).
+# The whole suite on Django 5.2 LTS, DRF 3.16 and Python 3.12 (CI runs it on SQLite).
 suite-lts: setup-lts
 	$(LTS_VENV)/bin/python -m pytest $(PYTEST_ARGS) $(if $(SUITE_SELECT),-m "$(SUITE_SELECT)")
 
