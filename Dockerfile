@@ -69,8 +69,10 @@ RUN apt-get update \
 
 # PYTHONDONTWRITEBYTECODE: the root filesystem is read-only on ECS (bytecode was compiled
 # at build time). Only /tmp is writable; gunicorn keeps its worker heartbeat in /dev/shm
-# and its control socket is off (keel.runtime.web.gunicorn_conf).
+# and its control socket is off (keel.runtime.web.gunicorn_conf). KEEL_IMAGE: keel preflight
+# does not look for the deployment files here, which .dockerignore leaves out on purpose.
 ENV PATH=/app/.venv/bin:$PATH \
+    KEEL_IMAGE=1 \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=example.settings \

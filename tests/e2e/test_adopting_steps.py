@@ -28,7 +28,10 @@ from tests.adopting import (
 # Builds its own environments and databases: the same in every CI phase.
 pytestmark = [pytest.mark.e2e, pytest.mark.once]
 
-#: For each settings step, what its failure says, and what catches it.
+#: ``keel init``, which writes the deployment files (a shell step, no code to leave out).
+INIT_STEP = 11
+#: For each settings step, what its failure says, and what catches it. Steps 1 (install),
+#: 13 (preflight) and 14 (run) are the checks and the running themselves.
 SYSTEM_CHECK = "keel manage check --deploy"
 PREFLIGHT = "keel preflight"
 SKIPPED_STEP_FAILURES = {
@@ -41,6 +44,7 @@ SKIPPED_STEP_FAILURES = {
     8: (SYSTEM_CHECK, "keel.W006"),
     9: (SYSTEM_CHECK, "keel.E004"),
     10: (SYSTEM_CHECK, "keel.W012"),
+    INIT_STEP: (PREFLIGHT, "FAIL  deployment files"),
     MIGRATE_STEP: (PREFLIGHT, "FAIL  readiness: migrations"),
 }
 
@@ -55,7 +59,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def test_every_step_that_changes_the_project_is_checked() -> None:
     changing = [step.number for step in STEPS if step.code]
-    assert sorted(SKIPPED_STEP_FAILURES) == [*changing, MIGRATE_STEP]
+    assert sorted(SKIPPED_STEP_FAILURES) == sorted([*changing, INIT_STEP, MIGRATE_STEP])
 
 
 @pytest.mark.parametrize("skipped", sorted(SKIPPED_STEP_FAILURES))
@@ -65,7 +69,7 @@ def test_skipping_a_step_fails_with_a_message_that_names_it(
     root = tmp_path / "shop"
     shutil.copytree(shared["project"], root, ignore=shutil.ignore_patterns("__pycache__", "var"))
     keel = str(shared["keel"])
-    adopt(root, skip=None if skipped == MIGRATE_STEP else skipped)
+    adopt(root, skip=None if skipped in (INIT_STEP, MIGRATE_STEP) else skipped)
     # A task gets DATABASE_URL or DATABASE_HOST from the stack; here, a file of its own.
     env = project_environment(root, DATABASE_URL=f"sqlite:///{root / 'var' / 'task.sqlite3'}")
     env.pop("SQLITE_PATH")
@@ -75,6 +79,9 @@ def test_skipping_a_step_fails_with_a_message_that_names_it(
             [keel, "manage", "check", "--deploy", "--fail-level", "WARNING"], cwd=root, env=env
         )
     else:
+        if skipped != INIT_STEP:
+            init = run([keel, "init"], cwd=root, env=env)
+            assert init.returncode == 0, init.stdout + init.stderr
         if skipped != MIGRATE_STEP:
             run([keel, "migrate"], cwd=root, env=env)
         result = run([keel, "preflight", "--interval", "0.2"], cwd=root, env=env)

@@ -20,6 +20,7 @@ from keel import constants
 from keel.infra.config import DatabaseConfig
 from keel.infra.containers import WRITABLE_PATHS
 from keel.runtime.cli import build_parser
+from keel.runtime.preflight_project import IMAGE_VARIABLE
 
 DOCKERFILE = Path(__file__).resolve().parents[2] / "Dockerfile"
 
@@ -146,6 +147,8 @@ def test_runtime_environment_puts_the_venv_first_and_suits_a_read_only_filesyste
     assert environment["PYTHONUNBUFFERED"] == "1"
     assert environment["PYTHONDONTWRITEBYTECODE"] == "1"
     assert environment["DJANGO_SETTINGS_MODULE"] == "example.settings"
+    # keel preflight does not look for the deployment files .dockerignore leaves out.
+    assert environment[IMAGE_VARIABLE] == "1"
     # The static files the build collected are where the settings look for them.
     assert environment["STATIC_ROOT"] == stage("build").environment()["STATIC_ROOT"]
 
@@ -209,3 +212,10 @@ def test_the_image_has_the_postgresql_client_of_the_stacks_database() -> None:
     # Bookworm ships 15; the project's repository is set up from bookworm's own package.
     assert "pgdg/apt.postgresql.org.sh -y" in installs
     assert installs.index("apt.postgresql.org.sh") < installs.index("postgresql-client-")
+
+
+def test_the_dockerfiles_keel_init_writes_mark_the_image_too() -> None:
+    templates = Path(__file__).parents[2] / "src" / "keel" / "runtime" / "init" / "templates"
+    for name in ("Dockerfile.uv", "Dockerfile.pip"):
+        final = parse_dockerfile(templates / name)[-1]
+        assert final.environment()[IMAGE_VARIABLE] == "1", name

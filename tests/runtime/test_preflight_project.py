@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pytest_django.fixtures import Settings
 
 from keel import ecs
 from keel.runtime.preflight_project import (
+    DEPLOYMENT_FILES,
+    IMAGE_VARIABLE,
     SIMULATED_TASK_IP,
     apps_finding,
     database_finding,
+    deployment_files_finding,
     simulate_task_metadata,
 )
 
@@ -57,3 +61,31 @@ def test_settings_that_ignore_the_database_variables_fail(monkeypatch: pytest.Mo
     assert "keel.conf.database_config" in finding.fix
     assert database_finding({"DATABASE_HOST": "old-db.internal"}).ok
     assert database_finding({}).ok
+
+
+def project(directory: Path, *files: str) -> Path:
+    (directory / "manage.py").write_text("")
+    for name in files:
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_text("")
+    return directory
+
+
+def test_a_checkout_without_the_deployment_files_names_keel_init(tmp_path: Path) -> None:
+    finding = deployment_files_finding(project(tmp_path, "Dockerfile"), environ={})
+    assert finding is not None
+    assert not finding.ok
+    assert finding.detail == "missing: .dockerignore, infra/Pulumi.yaml"
+    assert "keel init" in finding.fix
+    assert "step 11" in finding.fix
+
+
+def test_a_checkout_with_the_deployment_files_passes(tmp_path: Path) -> None:
+    finding = deployment_files_finding(project(tmp_path, *DEPLOYMENT_FILES), environ={})
+    assert finding is not None
+    assert finding.ok
+
+
+def test_the_image_and_a_directory_without_manage_py_are_not_checked(tmp_path: Path) -> None:
+    assert deployment_files_finding(project(tmp_path), environ={IMAGE_VARIABLE: "1"}) is None
+    assert deployment_files_finding(tmp_path / "elsewhere", environ={}) is None

@@ -17,7 +17,12 @@ from collections.abc import Callable, Mapping
 from keel import constants
 from keel.conf import ensure_settings_module
 from keel.runtime.preflight_alb import exit_on_sigterm
-from keel.runtime.preflight_project import apps_finding, database_finding, simulate_task_metadata
+from keel.runtime.preflight_project import (
+    apps_finding,
+    database_finding,
+    deployment_files_finding,
+    simulate_task_metadata,
+)
 from keel.runtime.preflight_report import Finding, format_report
 
 #: Variables without which a production task must not start.
@@ -239,6 +244,8 @@ def run_preflight(*, server: str = "asgi", interval: float | None = None) -> int
 
 def collect_findings(*, server: str, interval: float | None) -> list[Finding]:
     findings = environment_findings(os.environ)
+    if (deployment := deployment_files_finding()) is not None:
+        findings.append(deployment)
     findings += _guarded("gunicorn configuration", timeout_findings)
     # Before the settings load: off ECS they see a simulated task IP (preflight_project).
     simulate_task_metadata()

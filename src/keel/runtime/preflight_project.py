@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
+from pathlib import Path
 
 from keel import ecs
 from keel.runtime.preflight_report import Finding
@@ -21,6 +22,11 @@ REQUIRED_APPS = ("keel.health", "keel.streaming", "keel.tasks")
 #: Not the health checker's Host (preflight_alb.ALB_HOST): /healthz must pass for any Host,
 #: not only for one the settings happen to allow.
 SIMULATED_TASK_IP = "10.0.0.11"
+#: What ``keel init`` writes beside ``manage.py`` (docs/adopting.md, step 11).
+DEPLOYMENT_FILES = ("Dockerfile", ".dockerignore", "infra/Pulumi.yaml")
+#: Set by the image (keel's Dockerfile and the ones ``keel init`` writes): there the
+#: deployment files are left out on purpose (.dockerignore), so they are not looked for.
+IMAGE_VARIABLE = "KEEL_IMAGE"
 
 
 def simulate_task_metadata(environ: MutableMapping[str, str] = os.environ) -> bool:
@@ -50,6 +56,25 @@ def apps_finding() -> Finding:
         detail=", ".join(REQUIRED_APPS) if not missing else f"missing: {', '.join(missing)}",
         fix="Add " + ", ".join(f'"{name}"' for name in missing) + " to INSTALLED_APPS "
         "(docs/adopting.md, step 2)."
+        if missing
+        else "",
+    )
+
+
+def deployment_files_finding(
+    directory: Path | None = None, environ: Mapping[str, str] = os.environ
+) -> Finding | None:
+    """In a project checkout, the files ``keel init`` writes must be there; None in the image."""
+    directory = Path.cwd() if directory is None else directory
+    if environ.get(IMAGE_VARIABLE) or not (directory / "manage.py").is_file():
+        return None
+    missing = [name for name in DEPLOYMENT_FILES if not (directory / name).exists()]
+    return Finding(
+        name="deployment files",
+        ok=not missing,
+        detail=", ".join(DEPLOYMENT_FILES) if not missing else f"missing: {', '.join(missing)}",
+        fix="Run `keel init` in the directory that holds manage.py; it writes only what is "
+        "missing (docs/adopting.md, step 11)."
         if missing
         else "",
     )
