@@ -114,6 +114,17 @@ class Cluster:
             if len(parts) == 3 and parts[2]
         }
 
+    def hold(self, step: int | None) -> None:
+        """Hold every counting run inside its ``step`` tool call (None: release them)."""
+        hold = Path(f"{self.side_effect_log}.hold")
+        if step is None:
+            hold.unlink(missing_ok=True)
+            return
+        # Written beside and renamed over: a tool call never reads half a number.
+        partial = hold.with_suffix(".partial")
+        partial.write_text(str(step))
+        partial.replace(hold)
+
     def side_effect_lines(self) -> list[tuple[str, int, float]]:
         """Each completed tool call: run id, step, and when it finished (unix time)."""
         if not self.side_effect_log.exists():

@@ -4,6 +4,11 @@ Each ``work`` call appends ``<run id> <step> <unix time>`` to the file named by
 ``COUNTING_AGENT_LOG`` after its delay: a step that completed (and was checkpointed)
 before a worker died must appear exactly once, however often the run was resumed.
 Worker processes in the e2e tests load it with ``AGENT_MODULES``.
+
+A test holds every run inside one step's tool call by writing that step's number to
+``<log>.hold``: a call of that step records its start, then waits until the file is gone
+or names another step. So a SIGKILL lands mid-call by construction, never in the moment
+between a tool's side effect and DBOS checkpointing it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ def _instructions(ctx: RunContext[RunDeps]) -> str:
 @tool_step("counting.work")
 async def _work(run_id: str, step: int, delay: float) -> str:
     await asyncio.to_thread(_record, f"{run_id} {step} {time.time():.3f}\n", ".started")
+    # The hold is a file the test process removes: there is no event to wait on.
+    while await asyncio.to_thread(_held, step):  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
     await asyncio.sleep(delay)
     await asyncio.to_thread(_record, f"{run_id} {step} {time.time():.3f}\n")
     return f"step {step} done"
@@ -42,6 +50,14 @@ def _record(line: str, suffix: str = "") -> None:
     # Starts go to "<log>.started" so tests can signal a worker mid-call, not between calls.
     with open(os.environ["COUNTING_AGENT_LOG"] + suffix, "a") as log:
         log.write(line)
+
+
+def _held(step: int) -> bool:
+    try:
+        with open(os.environ["COUNTING_AGENT_LOG"] + ".hold") as hold:
+            return hold.read().strip() == str(step)
+    except FileNotFoundError:
+        return False
 
 
 @counting_agent.tool
