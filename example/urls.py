@@ -12,6 +12,8 @@ urlpatterns = [
     path("api/ping/", demo.PingApi.as_view(), name="ping"),
     path("api/echo/", demo.EchoApi.as_view(), name="echo"),
     path("api/", include("keel.agents.urls")),
+    # The run console (keel.agents.console): sign in, start runs, watch them stream.
+    path("console/", include("keel.agents.console.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("demo/json/", demo.hello_json, name="demo-json"),

@@ -35,6 +35,9 @@ def test_the_wheel_holds_the_keel_package_only(wheel: Path) -> None:
     top_level = {name.split("/", 1)[0] for name in names}
     assert top_level == {"keel", wheel.name.split("-py3")[0] + ".dist-info"}
     assert "keel/runtime/cli.py" in names
+    # The run console's pages and scripts travel with it (a project serves them itself).
+    assert "keel/agents/templates/keel_console/run.html" in names
+    assert "keel/agents/static/keel_console/run.js" in names
     assert not [name for name in names if "/tests/" in name or name.startswith("example/")]
 
 

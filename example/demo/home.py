@@ -22,6 +22,7 @@ DOCUMENTATION = [
 def links() -> list[tuple[str, str, str]]:
     """Return (title, URL, what it is) for each place worth a visit on this server."""
     found = [
+        ("Run console", reverse("keel_console:runs"), "start agent runs and watch them stream"),
         ("API docs", reverse("api-docs"), "the runs API, browsable"),
         ("OpenAPI schema", reverse("schema"), "for clients and code generators"),
         ("Readiness", reverse("readyz"), "database, migrations and the DBOS system database"),

@@ -32,6 +32,27 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _PERIOD_SECONDS[period[0]]
 
 
+def run_create_wait(*, owner_id: Any) -> float | None:
+    """Seconds until ``owner_id`` may create another run, or None if they may now.
+
+    The runs API's throttle and the console's new-run form both ask this.
+    """
+    rate = api_settings.DEFAULT_THROTTLE_RATES.get(RUNS_SCOPE)
+    if rate is None:
+        return None
+    limit, period = parse_rate(str(rate))
+    now = timezone.now()
+    recent = list(
+        AgentRun.objects.filter(owner_id=owner_id, created_at__gt=now - timedelta(seconds=period))
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(recent) < limit:
+        return None
+    # The oldest of the last ``limit`` runs leaves the window first.
+    return max((recent[-1] + timedelta(seconds=period) - now).total_seconds(), 1.0)
+
+
 class RunCreateRateThrottle(BaseThrottle):
     """Refuse a POST that would create more than the ``runs`` rate for the user (429)."""
 
@@ -41,23 +62,10 @@ class RunCreateRateThrottle(BaseThrottle):
         self.wait_seconds: float | None = None
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-        if request.method != "POST" or rate is None or not request.user.is_authenticated:
+        if request.method != "POST" or not request.user.is_authenticated:
             return True
-        limit, period = parse_rate(str(rate))
-        now = timezone.now()
-        recent = list(
-            AgentRun.objects.filter(
-                owner_id=request.user.pk, created_at__gt=now - timedelta(seconds=period)
-            )
-            .order_by("-created_at")
-            .values_list("created_at", flat=True)[:limit]
-        )
-        if len(recent) < limit:
-            return True
-        # The oldest of the last ``limit`` runs leaves the window first.
-        self.wait_seconds = max((recent[-1] + timedelta(seconds=period) - now).total_seconds(), 1.0)
-        return False
+        self.wait_seconds = run_create_wait(owner_id=request.user.pk)
+        return self.wait_seconds is None
 
     def wait(self) -> float | None:
         return self.wait_seconds
