@@ -6,9 +6,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.http.request import validate_host
 from django.urls import Resolver404, resolve
 
+from keel import credentials
 from keel.constants import READY_PATH
 from keel.ecs import task_allowed_hosts
 
@@ -109,3 +111,21 @@ def check_json_logs(**kwargs: Any) -> list[Warning]:
             id="keel.W006",
         )
     ]
+
+
+@register()
+def check_rotated_secrets(**kwargs: Any) -> list[Error]:
+    """Every secret ``ROTATED_SECRETS`` names has a well-formed ``<NAME>_SECRET_ARN``."""
+    try:
+        credentials.declared_secrets()
+    except ImproperlyConfigured as error:
+        return [
+            Error(
+                str(error),
+                hint="A rotated secret is read from Secrets Manager by the process "
+                "(docs/configuration.md, Rotated secrets); the Pulumi stack sets "
+                "<NAME>_SECRET_ARN from keel:rotatedSecrets.",
+                id="keel.E007",
+            )
+        ]
+    return []

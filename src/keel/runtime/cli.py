@@ -24,6 +24,15 @@ def _setup_django() -> None:
     import django
 
     django.setup()
+    _check_rotated_secrets()
+
+
+def _check_rotated_secrets() -> None:
+    """Stop the role now, naming the variable, if a declared rotated secret has no ARN:
+    later it would fail only when the code first asks for it, mid-request or mid-run."""
+    from keel import credentials
+
+    credentials.declared_secrets()
 
 
 def web(server: str, bind: str | None) -> None:
@@ -58,6 +67,8 @@ def _check_web_configuration() -> None:
     # CPU limit; gunicorn's master and workers get the document through the environment.
     hand_down_task_metadata()
     import keel.runtime.web.gunicorn_conf  # noqa: F401  (reads the server's variables)
+
+    _check_rotated_secrets()
 
 
 def worker() -> int:
