@@ -89,8 +89,7 @@ def make_current(aws: Any, arn: str, version: str) -> None:
         MoveToVersionId=version,
         RemoveFromVersionId=current,
     )
-    # Then the staging label goes (moto, unlike AWS, would otherwise keep this version
-    # AWSCURRENT beside a later put_secret_value's).
+    # Then the staging label goes, as the next rotation's staging needs.
     aws.update_secret_version_stage(
         SecretId=arn, VersionStage="AWSPENDING", RemoveFromVersionId=version
     )
@@ -156,10 +155,10 @@ def test_a_staged_rotation_is_taken_when_the_current_value_is_refused(
         f"{NAME} refreshed from its secret after a refused call"
     )
 
-    # Rotation finished, then the next one goes straight to current.
+    # Rotation finished; the next one is made current before the process is refused.
     make_current(aws, arn, staged)
     assert secret.call(partner.charge, refused=refused) == "charged"
-    aws.put_secret_value(SecretId=arn, SecretString="key-three")
+    make_current(aws, arn, stage_pending(aws, arn, "key-three"))
     partner.accepted = "key-three"
     assert secret.call(partner.charge, refused=refused) == "charged"
     assert secret.value() == "key-three"

@@ -9,6 +9,7 @@ import pytest
 
 from keel.agents.conf import SETTINGS as AGENT_SETTINGS
 from keel.conf import Setting
+from keel.credentials import ROTATED_SECRETS_SETTING
 from keel.lambdas.conf import SETTINGS as LAMBDA_SETTINGS
 from keel.metrics import INTERVAL_SETTING as METRICS_INTERVAL_SETTING
 from keel.streaming.limits import PER_ADDRESS_SETTING, PER_USER_SETTING
@@ -25,6 +26,7 @@ for other_setting in (
     PER_USER_SETTING,
     PER_ADDRESS_SETTING,
     METRICS_INTERVAL_SETTING,
+    ROTATED_SECRETS_SETTING,
 ):
     DECLARED[other_setting.variable] = other_setting
 
