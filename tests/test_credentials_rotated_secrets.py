@@ -151,9 +151,7 @@ def test_a_staged_rotation_is_taken_when_the_current_value_is_refused(
     assert partner.keys == ["key-one", "key-one", "key-two"]
     refreshed = [record for record in caplog.records if "refreshed" in record.getMessage()]
     assert [record.secret_stage for record in refreshed] == ["AWSPENDING"]  # type: ignore[attr-defined]
-    assert refreshed[0].getMessage() == (
-        f"{NAME} refreshed from its secret after a refused call"
-    )
+    assert refreshed[0].getMessage() == (f"{NAME} refreshed from its secret after a refused call")
 
     # Rotation finished; the next one is made current before the process is refused.
     make_current(aws, arn, staged)

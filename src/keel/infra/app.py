@@ -21,7 +21,12 @@ from keel.infra.cutover_service import CutoverService, CutoverServiceArgs
 from keel.infra.dashboard import Dashboard, DashboardArgs
 from keel.infra.database import Database, DatabaseArgs
 from keel.infra.deployment_alarms import DeploymentAlarms, DeploymentAlarmsArgs
-from keel.infra.environment import role_environment, web_environment, with_metrics_service
+from keel.infra.environment import (
+    role_environment,
+    service_environment,
+    web_environment,
+    with_metrics_service,
+)
 from keel.infra.existing_database import ExistingDatabase, ExistingDatabaseArgs
 from keel.infra.keel_metrics import metrics_service
 from keel.infra.load_balancer import LoadBalancer, LoadBalancerArgs
@@ -205,6 +210,9 @@ class KeelApp(pulumi.ComponentResource):
                 kms_key_arns=tuple(config.access.kms_key_arns),
                 permissions=config.access.permissions,
                 runtime_secret_arns=[self.database.secret_arn],
+                service_secret_arns=sorted(
+                    {secret_arn_of(value_from) for value_from in config.rotated_secrets.values()}
+                ),
                 tags=config.tags,
             ),
             opts=self._child,
@@ -297,10 +305,12 @@ class KeelApp(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
+        # The roles that serve the app also get the rotated secrets' ARNs; migrate not.
+        serving = service_environment(config, environment)
         web, worker = config.web, config.worker
         web_task = self._task(
             "web",
-            web_environment(config, environment),
+            web_environment(config, serving),
             TaskSize(cpu=web.cpu, memory=web.memory),
             port=constants.PORT,
         )
@@ -328,14 +338,12 @@ class KeelApp(pulumi.ComponentResource):
             opts=self._child,
         )
         if self.cutover is not None and self.cutover.keel_target_group_arns:
-            self._cutover_service(web_environment(config, environment))
+            self._cutover_service(web_environment(config, serving))
         self.worker = WorkerService(
             "worker",
             WorkerServiceArgs(
                 service=self._service(
-                    self._task(
-                        "worker", environment, TaskSize(cpu=worker.cpu, memory=worker.memory)
-                    ),
+                    self._task("worker", serving, TaskSize(cpu=worker.cpu, memory=worker.memory)),
                     min_count=worker.min_count,
                     max_count=worker.max_count,
                     cpu_target_percent=worker.cpu_target_percent,

@@ -46,6 +46,11 @@ def is_secret_reference(name: str, value: object) -> bool:
     return name.endswith(SECRET_REFERENCE_SUFFIX) and _SECRET_ARN.match(str(value)) is not None
 
 
+def rotated_secret_variable(name: str) -> str:
+    """Return the variable keel.credentials reads a rotated secret's ARN from."""
+    return f"{name}{SECRET_REFERENCE_SUFFIX}"
+
+
 def looks_secret(name: str, value: object) -> bool:
     """Return whether a plain environment variable would carry a secret's value."""
     return SECRET_NAME_PATTERN.search(name) is not None and not is_secret_reference(name, value)
@@ -56,6 +61,14 @@ _STACK_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 #: is "-web-b" (6), so the prefix "<app>-<stack>" may use 26.
 _MAX_PREFIX = 26
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$")
+#: A secret's ARN, optionally followed by ECS's ``:json-key:version-stage:version-id``.
+_ROTATED_SECRET_REFERENCE = re.compile(
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+"
+    r"(?::(?P<key>[^:]*)(?::(?P<stage>[^:]*)(?::(?P<version>[^:]*))?)?)?$"
+)
+_VARIABLE_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+#: Names whose ``*_SECRET_ARN`` the database already uses.
+DATABASE_SECRETS = ("DATABASE_PASSWORD", "DATABASE_URL")
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _CERTIFICATE_ARN = re.compile(
     r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[A-Za-z0-9-]+$"
@@ -365,6 +378,10 @@ class StackConfig:
     #: Environment variable name -> Secrets Manager ARN (optionally ``arn:...:jsonkey::``)
     #: for secrets created outside the stack, e.g. OPENAI_API_KEY, ANTHROPIC_API_KEY.
     secrets: Mapping[str, str] = field(default_factory=dict)
+    #: Name -> Secrets Manager ARN (optionally ``arn:...:jsonkey::``) of secrets that
+    #: rotate while the tasks run (keel.credentials): each becomes ``<NAME>_SECRET_ARN``
+    #: in the web and worker containers, whose task roles may read exactly these.
+    rotated_secrets: Mapping[str, str] = field(default_factory=dict)
     #: Bedrock model ids or ARNs the task role may invoke; empty grants no Bedrock access.
     bedrock_models: Sequence[str] = ()
     enable_exec: bool = False
@@ -433,6 +450,7 @@ class StackConfig:
                 _SECRET_ARN.match(arn) is not None,
                 f"secrets: {name} must be a Secrets Manager ARN, not {arn!r}",
             )
+        self._check_rotated_secrets()
         check(
             1 <= self.log_retention_days <= 3653,
             "logRetentionDays must be 1 to 3653 (logs are never kept forever)",
@@ -470,6 +488,40 @@ class StackConfig:
         self.waf.check(self.stack)
         return self
 
+    def _check_rotated_secrets(self) -> None:
+        for name, value_from in self.rotated_secrets.items():
+            check(
+                _VARIABLE_NAME.fullmatch(str(name)) is not None,
+                f"rotatedSecrets: {name!r} must be an upper-case variable name (STRIPE_API_KEY)",
+            )
+            check(
+                name not in DATABASE_SECRETS,
+                f"rotatedSecrets: {name} is the database's; the stack sets its secret itself",
+            )
+            found = _ROTATED_SECRET_REFERENCE.match(str(value_from))
+            check(
+                found is not None,
+                f"rotatedSecrets: {name} must be a Secrets Manager ARN, optionally with a JSON "
+                f"key (<arn>:<key>::), not {value_from!r}",
+            )
+            assert found is not None
+            check(
+                not (found["stage"] or found["version"]),
+                f"rotatedSecrets: {name} names a version stage or id; the process reads the "
+                "stages itself (AWSCURRENT, then AWSPENDING): end it at the JSON key",
+            )
+            check(
+                name not in self.secrets,
+                f"{name} is under both secrets (injected once, at task start) and "
+                "rotatedSecrets (read by the process, again after a rotation); choose one",
+            )
+            variable = rotated_secret_variable(name)
+            for taken in (name, variable):
+                check(
+                    taken not in self.environment,
+                    f"environment: {taken} would hide rotatedSecrets' {name}",
+                )
+
     def replace(self, **changes: Any) -> StackConfig:
         return dataclasses.replace(self, **changes)
 
@@ -494,6 +546,7 @@ class StackConfig:
             or constants.DEFAULT_SETTINGS_MODULE,
             environment=section("environment"),
             secrets=section("secrets"),
+            rotated_secrets=section("rotatedSecrets"),
             bedrock_models=config.get_object("bedrockModels") or (),
             enable_exec=config.get_bool("enableExec") or False,
             log_retention_days=config.get_int("logRetentionDays") or 30,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import pulumi
 
 from keel import constants
-from keel.infra.config import StackConfig
+from keel.infra.config import StackConfig, rotated_secret_variable
 
 #: The variable keel.metrics reads its ``Service`` dimension from.
 METRICS_SERVICE_VARIABLE = "KEEL_METRICS_SERVICE"
@@ -54,3 +54,17 @@ def web_environment(
     if config.web.concurrency is None:
         return dict(environment)
     return {**environment, "WEB_CONCURRENCY": str(config.web.concurrency)}
+
+
+def service_environment(
+    config: StackConfig, environment: Mapping[str, pulumi.Input[str]]
+) -> dict[str, pulumi.Input[str]]:
+    """Return the environment of the roles that serve the app (web, worker): every
+    role's, and the ARN of each rotated secret, which their processes read themselves."""
+    return {
+        **environment,
+        **{
+            rotated_secret_variable(name): value_from
+            for name, value_from in sorted(config.rotated_secrets.items())
+        },
+    }

@@ -84,6 +84,9 @@ class TaskRolesArgs:
     #: URL): every task role may read exactly these, so a rotated value is read anew
     #: without a new task.
     runtime_secret_arns: Sequence[pulumi.Input[str]] = ()
+    #: Secrets only the roles that serve the app (web, worker) read at run time: the
+    #: project's rotated secrets (``keel:rotatedSecrets``). Migrate may not read them.
+    service_secret_arns: Sequence[pulumi.Input[str]] = ()
 
 
 class TaskRoles(pulumi.ComponentResource):
@@ -198,12 +201,15 @@ class TaskRoles(pulumi.ComponentResource):
         )
         permissions = args.permissions.get(role_name) or RolePermissions()
         statements: list = []
-        if args.runtime_secret_arns:
+        readable = list(args.runtime_secret_arns)
+        if role_name in SERVICE_ROLES:
+            readable += args.service_secret_arns
+        if readable:
             statements.append(
                 {
                     "Effect": "Allow",
                     "Action": "secretsmanager:GetSecretValue",
-                    "Resource": list(args.runtime_secret_arns),
+                    "Resource": readable,
                 }
             )
             if args.kms_key_arns:

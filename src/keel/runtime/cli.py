@@ -24,12 +24,12 @@ def _setup_django() -> None:
     import django
 
     django.setup()
-    _check_rotated_secrets()
 
 
 def _check_rotated_secrets() -> None:
-    """Stop the role now, naming the variable, if a declared rotated secret has no ARN:
-    later it would fail only when the code first asks for it, mid-request or mid-run."""
+    """Stop web or worker now, naming the variable, if a declared rotated secret has no
+    ARN: later it would fail only when the code first asks for it, mid-request or mid-run.
+    Not migrate: the stack gives the rotated secrets to the roles that serve the app."""
     from keel import credentials
 
     credentials.declared_secrets()
@@ -73,6 +73,7 @@ def _check_web_configuration() -> None:
 
 def worker() -> int:
     _setup_django()
+    _check_rotated_secrets()
     from keel.runtime.worker import run_worker
 
     return run_worker()
