@@ -12,6 +12,7 @@ urlpatterns = [
     path("test/slow/", views.slow),
     path("test/secure/", views.secure),
     path("test/plain-stream/", views.plain_stream),
+    path("test/partner/", views.partner_call),
     path("test/tasks/", task_views.enqueue),
     path("test/tasks/<str:result_id>/", task_views.result),
     # The Lambda functions of tests.lambdas.functions and the Invoke API.

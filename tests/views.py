@@ -41,3 +41,29 @@ def plain_stream(request: HttpRequest) -> StreamingHttpResponse:
             yield f"{index} {time.time()}\n".encode()
 
     return StreamingHttpResponse(lines(), content_type="text/plain")
+
+
+#: The rotated secret tests/e2e/test_rotated_secret.py declares (ROTATED_SECRETS).
+PARTNER_SECRET = "PARTNER_API_KEY"  # noqa: S105  (a secret's name)
+
+
+def partner_call(request: HttpRequest) -> JsonResponse:
+    """Call a partner API with a rotated secret, as a project's view would."""
+    import httpx
+
+    from keel import credentials
+
+    def charge(key: str) -> dict:
+        response = httpx.get(
+            os.environ["TEST_PARTNER_URL"], headers={"Authorization": f"Bearer {key}"}, timeout=5
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
+    answer = credentials.secret(PARTNER_SECRET).call(
+        charge,
+        refused=lambda error: (
+            isinstance(error, httpx.HTTPStatusError) and error.response.status_code == 401
+        ),
+    )
+    return JsonResponse(answer)
