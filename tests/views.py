@@ -44,7 +44,7 @@ def plain_stream(request: HttpRequest) -> StreamingHttpResponse:
 
 
 #: The rotated secret tests/e2e/test_rotated_secret.py declares (ROTATED_SECRETS).
-PARTNER_SECRET = "PARTNER_API_KEY"  # noqa: S105  (a secret's name)
+PARTNER_SECRET = "PARTNER_API_KEY"
 
 
 def partner_call(request: HttpRequest) -> JsonResponse:

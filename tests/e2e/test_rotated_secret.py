@@ -37,7 +37,7 @@ class Partner(ThreadingHTTPServer):
 class PartnerHandler(BaseHTTPRequestHandler):
     server: Partner
 
-    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+    def do_GET(self) -> None:
         if self.headers.get("Authorization") == f"Bearer {self.server.accepted}":
             status, body = 200, {"charged": True}
         else:
