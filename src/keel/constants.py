@@ -18,6 +18,16 @@ from dataclasses import dataclass
 #: the project's manage.py (keel.conf.ensure_settings_module).
 DEFAULT_SETTINGS_MODULE = "example.settings"
 
+#: What ``<NAME>_SECRET_ARN`` of a rotated secret holds (keel.credentials reads it, the
+#: Pulumi program writes it from ``keel:rotatedSecrets``): a Secrets Manager secret's
+#: ARN, optionally followed by ECS's ``:json-key:version-stage:version-id``.
+ROTATED_ARN_PATTERN = (
+    r"^(?P<arn>arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+)"
+    r"(?::(?P<key>[^:]*)(?::(?P<stage>[^:]*)(?::(?P<version>[^:]*))?)?)?$"
+)
+#: A rotated secret's name: an upper-case variable name (STRIPE_API_KEY).
+ROTATED_NAME_PATTERN = r"^[A-Z][A-Z0-9_]*$"
+
 #: The port every keel container listens on and the target group forwards to.
 PORT = 8000
 

@@ -44,6 +44,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from keel import constants
 from keel.conf import Setting
 
 logger = logging.getLogger("keel.credentials")
@@ -278,12 +279,8 @@ def install_sqlalchemy_hook() -> None:
 #: The project's rotated secrets, by name: each one's ARN is in ``<NAME>_SECRET_ARN``.
 ROTATED_SECRETS_SETTING = Setting("ROTATED_SECRETS", "items", [])
 ROTATED_SECRET_SUFFIX = "_SECRET_ARN"  # noqa: S105  (a variable name suffix)
-_SECRET_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
-#: A secret's ARN, optionally followed by ECS's ``:json-key:version-stage:version-id``.
-_SECRET_REFERENCE = re.compile(
-    r"^(?P<arn>arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+)"
-    r"(?::(?P<key>[^:]*)(?::(?P<stage>[^:]*)(?::(?P<version>[^:]*))?)?)?$"
-)
+_SECRET_NAME = re.compile(constants.ROTATED_NAME_PATTERN)
+_SECRET_REFERENCE = re.compile(constants.ROTATED_ARN_PATTERN)
 
 
 @dataclass(frozen=True)

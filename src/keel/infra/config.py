@@ -61,12 +61,8 @@ _STACK_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 #: is "-web-b" (6), so the prefix "<app>-<stack>" may use 26.
 _MAX_PREFIX = 26
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$")
-#: A secret's ARN, optionally followed by ECS's ``:json-key:version-stage:version-id``.
-_ROTATED_SECRET_REFERENCE = re.compile(
-    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+"
-    r"(?::(?P<key>[^:]*)(?::(?P<stage>[^:]*)(?::(?P<version>[^:]*))?)?)?$"
-)
-_VARIABLE_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_ROTATED_SECRET_REFERENCE = re.compile(constants.ROTATED_ARN_PATTERN)
+_VARIABLE_NAME = re.compile(constants.ROTATED_NAME_PATTERN)
 #: Names whose ``*_SECRET_ARN`` the database already uses.
 DATABASE_SECRETS = ("DATABASE_PASSWORD", "DATABASE_URL")
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
