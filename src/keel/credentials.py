@@ -40,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -100,6 +100,8 @@ class RotatingSecret:
     #: When the secret was last read after a refusal (monotonic), None before the first.
     refreshed_at: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: What was refused, for the log line: a call, or (a password's) a connection.
+    refused_what: ClassVar[str] = "call"
 
     def value(self) -> str:
         """Return the value, reading the secret's current version the first time only."""
@@ -110,6 +112,7 @@ class RotatingSecret:
             return self.current
 
     def ensure(self) -> None:
+        """Read the secret the first time only (for a password: write the file libpq reads)."""
         self.value()
 
     def refresh(self, refused: str | None = None) -> bool:
@@ -140,7 +143,7 @@ class RotatingSecret:
                     self._store(candidate)
                     logger.warning(
                         f"{self.label} refreshed from its secret after a refused "
-                        f"{self._refused_what}",
+                        f"{self.refused_what}",
                         extra={"secret_stage": stage, "secret": self.label},
                     )
                     return True
@@ -173,8 +176,6 @@ class RotatingSecret:
             return function(self.value())
         return result
 
-    _refused_what = "call"
-
     def _read(self, stage: str) -> str | None:
         return read_secret(self.secret_arn, stage)
 
@@ -193,7 +194,7 @@ class RotatingPassword(RotatingSecret):
         default_factory=lambda: os.path.join(tempfile.gettempdir(), f"keel-pgpass-{os.getpid()}")
     )
 
-    _refused_what = "connection"
+    refused_what: ClassVar[str] = "connection"
 
     @property
     def password(self) -> str | None:
