@@ -49,6 +49,13 @@ def per_stream_kb(
     return round(grown * 1024 / streams, 1)
 
 
+async def warm_up(port: int) -> None:
+    """Serve a few one-tick streams first, so each worker has imported the stream's code
+    before its memory is read (new connections: reuse_port spreads them over workers)."""
+    for _ in range(8):
+        await client.fetch_status(port, "/demo/stream/?count=1&interval=0", timeout=10.0)
+
+
 async def measure(
     port: int, streams: int, probes: int, timeout: float, rss: Callable[[], list[float | None]]
 ) -> dict[str, Any]:
@@ -96,6 +103,7 @@ def run(bench: Run) -> dict[str, Any]:
             service = build(base_environment(**bench.sqlite)).start()
             try:
                 service.wait_healthy()
+                asyncio.run(warm_up(service.port or 0))
 
                 def rss(service: Any = service) -> list[float | None]:
                     return [rss_mb(pid) for pid in service.worker_pids()]

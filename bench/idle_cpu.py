@@ -24,7 +24,7 @@ NAME = "idle_cpu"
 #: What the issue measures: 30 s of nothing.
 WINDOW_S = 30.0
 #: Start-up (imports, migrations checks, DBOS launch) is not idling: wait this long first.
-SETTLE_S = 8.0
+SETTLE_S = 12.0
 
 
 def tree(service: Service) -> list[int]:
@@ -68,7 +68,7 @@ def cases(
 def run(bench: Run) -> dict[str, Any]:
     started = time.monotonic()
     window = bench.pick(full=WINDOW_S, smoke=2.0)
-    settle = bench.pick(full=SETTLE_S, smoke=4.0)
+    settle = bench.pick(full=SETTLE_S, smoke=6.0)
     rows = []
     with databases(bench) as database_cases:
         measured = [
