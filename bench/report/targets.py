@@ -99,7 +99,7 @@ def api_granian_target(results: dict[str, Any]) -> Row | None:
         return None
     keel_rate, granian_rate = keel["requests_per_second"] or 0, granian["requests_per_second"]
     return [
-        "API: keel default, no streams, req/s ≥ granian-wsgi's on the same endpoint (/api/ping/)",
+        "API (no streams): keel default req/s ≥ granian-wsgi's on the same endpoint (/api/ping/)",
         f"keel default {number(keel_rate)} req/s (repeats "
         f"{', '.join(number(r) for r in keel.get('repeats', []))})",
         f"granian-wsgi {number(granian_rate)} req/s (repeats "
