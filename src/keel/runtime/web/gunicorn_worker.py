@@ -23,6 +23,6 @@ class ASGIWorker(GunicornASGIWorker):
         super()._setup_event_loop()
         loop = self.loop
         assert loop is not None  # set by the call above
-        loop.create_server = functools.partial(  # type: ignore[method-assign]
+        loop.create_server = functools.partial(
             loop.create_server, backlog=self.cfg.backlog
         )
