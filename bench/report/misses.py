@@ -25,7 +25,7 @@ def misses(target_rows: list[list[str]]) -> list[str]:
 MISSES = {
     "open streams": [
         "Profiled on 2026-12-01 with the flood itself (py-spy on a web worker, `ss -ltn` on "
-        "the listening sockets, `/proc/PID/status`, `nstat`), docs/adr/0011-ten-thousand-"
+        "the listening sockets, `/proc/PID/status`, `nstat`), docs/adr/0012-ten-thousand-"
         "streams.md. Three causes were found and fixed: Django's ASGI handler kept one OS "
         "thread per open stream (1,650 threads for 1,650 streams; now `WEB_THREADS` shared "
         "executors, src/keel/runtime/web/stream_handler.py); opening a stream took ~16 "

@@ -6,7 +6,7 @@ both asyncio and uvloop call ``listen()`` again with their default of 100: ``ss 
 showed a queue of 100 per worker whatever gunicorn was told. A burst of connections
 beyond it (thousands of event streams reconnecting after a deploy) is dropped by the
 kernel, and each dropped client retries its SYN 1, 3 and 7 s later; a health check
-caught in that queue took 1.0-1.9 s (docs/adr/0011-ten-thousand-streams.md).
+caught in that queue took 1.0-1.9 s (docs/adr/0012-ten-thousand-streams.md).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ for an event stream it is a thread for as long as the client listens. With 10,00
 streams open a web worker held one OS thread per stream (1,650 threads for 1,650
 streams, measured), ~75 KB of memory a stream, and spent a share of its event loop
 starting threads while new streams waited in the listen queue
-(docs/adr/0011-ten-thousand-streams.md).
+(docs/adr/0012-ten-thousand-streams.md).
 
 Two changes, both measured with 10,000 streams against one ``keel web``:
 
