@@ -23,6 +23,4 @@ class ASGIWorker(GunicornASGIWorker):
         super()._setup_event_loop()
         loop = self.loop
         assert loop is not None  # set by the call above
-        loop.create_server = functools.partial(
-            loop.create_server, backlog=self.cfg.backlog
-        )
+        loop.create_server = functools.partial(loop.create_server, backlog=self.cfg.backlog)
