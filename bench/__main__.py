@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -45,7 +46,7 @@ def machine() -> dict[str, Any]:
     import gunicorn
 
     return {
-        "nproc": len(__import__("os").sched_getaffinity(0)),
+        "nproc": len(os.sched_getaffinity(0)),
         "cpu_model": model,
         "kernel": platform.release(),
         "python": platform.python_version(),
@@ -81,11 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     meta = {
         "smoke": run.smoke,
+        # Other work on the machine moves every figure: say how busy it was.
+        "load_average_start": [round(value, 1) for value in os.getloadavg()],
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "open_files_limit": open_files,
         "postgres": run.postgres,
         "machine": machine(),
-        "command": "python -m bench" + (" --smoke" if run.smoke else ""),
+        "command": "python -m bench"
+        + (" --smoke" if run.smoke else "")
+        + "".join(f" --only {name}" for name in arguments.only or []),
     }
     failed = []
     for name in arguments.only or BENCHMARKS:
@@ -97,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             failed.append(name)
     meta["duration_s"] = round(time.monotonic() - started, 1)
+    meta["load_average_end"] = [round(value, 1) for value in os.getloadavg()]
     meta["failed"] = failed
     (RESULTS / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(json.dumps({"benchmark": "all", **meta}, separators=(",", ":")), flush=True)

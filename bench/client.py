@@ -84,6 +84,8 @@ class StreamStats:
     established: int = 0
     events: int = 0
     failed: int = 0
+    #: Seconds from the first connect to the last stream's 200 (0 when none).
+    established_s: float = 0.0
     latencies: list[float] = field(default_factory=list)
 
 
@@ -97,15 +99,21 @@ class StreamHolder:
         self.record_latency = record_latency
         self.stats = StreamStats()
         self.tasks: list[asyncio.Task[None]] = []
+        self.started = time.monotonic()
 
-    async def open(self, *, settle_timeout: float) -> StreamStats:
-        """Start every stream; wait until all are established or ``settle_timeout`` passes."""
+    async def open(self, *, settle_timeout: float, quiet: float = 2.0) -> StreamStats:
+        """Start every stream; wait until all are established or ``settle_timeout`` passes.
+
+        Waiting also stops once nothing has changed for ``quiet`` seconds: a server whose
+        threads are all taken by streams will never answer the rest. A flood of thousands
+        needs a longer ``quiet``: connects the kernel's full listen queue dropped are
+        retried 1, 3 and 7 s later, and nothing may settle in between.
+        """
+        self.started = time.monotonic()
         for _ in range(self.count):
             self.tasks.append(asyncio.create_task(self._read_one()))
             # Yield so connects spread out instead of one burst of SYNs.
             await asyncio.sleep(0)
-        # Stop waiting at the deadline, or once nothing has changed for two seconds: a
-        # server whose threads are all taken by streams will never answer the rest.
         deadline = time.monotonic() + settle_timeout
         last_change, last_seen = time.monotonic(), -1
         while time.monotonic() < deadline:
@@ -114,7 +122,7 @@ class StreamHolder:
                 break
             if settled != last_seen:
                 last_change, last_seen = time.monotonic(), settled
-            elif time.monotonic() - last_change > 2.0:
+            elif time.monotonic() - last_change > quiet:
                 break
             await asyncio.sleep(0.05)
         return self.stats
@@ -131,6 +139,7 @@ class StreamHolder:
                 self.stats.failed += 1
                 return
             self.stats.established += 1
+            self.stats.established_s = round(time.monotonic() - self.started, 3)
             buffer = b""
             while chunk := await reader.read(65536):
                 self.stats.events += chunk.count(b"event: tick")

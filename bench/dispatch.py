@@ -29,6 +29,17 @@ from bench.processes import BIN, RESULTS, Service, rss_mb, run_command
 
 NAME = "dispatch"
 PYTHON = sys.executable
+#: keel's worker processes per task in the second keel row: one per vCPU of a 2-vCPU
+#: task (``WORKER_PROCESSES``, read by ``keel worker``).
+KEEL_PROCESSES = 2
+
+
+def system_label(row: dict[str, Any]) -> str:
+    """The system as the report names it: keel's rows say how many worker processes."""
+    processes = row.get("worker_processes")
+    if row["system"] == "keel" and processes:
+        return f"keel, {processes} processes" if processes > 1 else "keel"
+    return str(row["system"])
 
 
 def worker(system: str, environment: dict[str, str]) -> Service:
@@ -56,6 +67,7 @@ def measure(
     system: str, environment: dict[str, str], latency: int, throughput: int
 ) -> dict[str, Any]:
     service = worker(system, environment).start()
+    processes = environment.get("WORKER_PROCESSES")
     try:
         output = run_command(
             [
@@ -78,6 +90,8 @@ def measure(
         if not summary["ready"]:
             raise RuntimeError(f"{system} worker never ran a job:\n{service.log_tail()}")
         summary["worker_pid_count"] = 1 + len(service.worker_pids())
+        if processes is not None:
+            summary["worker_processes"] = int(processes)
         assert service.process is not None
         # After the burst: the worker's memory once it has run every job.
         summary["worker_rss_mb"] = rss_mb(service.process.pid)
@@ -136,13 +150,20 @@ def run(bench: Run) -> dict[str, Any]:
             )
             # Smoke runs keep keel's own path (and Celery above): as in server_modes, the
             # full run is where every alternative is compared.
-            for system in bench.pick(full=("django-tasks-db", "dbos", "keel"), smoke=("keel",)):
+            for system in bench.pick(full=("django-tasks-db", "dbos"), smoke=()):
                 rows.append(
                     {"database": label, **measure(system, environment, latency, throughput)}
                 )
+            # keel with one worker process, then with one per vCPU of a 2-vCPU task. If
+            # ``keel worker`` ignores WORKER_PROCESSES, the second row says so by its pids.
+            for processes in (1, KEEL_PROCESSES):
+                keel_environment = {**environment, "WORKER_PROCESSES": str(processes)}
+                rows.append(
+                    {"database": label, **measure("keel", keel_environment, latency, throughput)}
+                )
     for row in rows:
         print(
-            f"  {row['system']:16} {row['database']:10} {row.get('latency')} {row.get('runs_per_second')}/s",
+            f"  {system_label(row):16} {row['database']:10} {row.get('latency')} {row.get('runs_per_second')}/s",
             flush=True,
         )
     return emit(

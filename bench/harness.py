@@ -16,6 +16,7 @@ BENCHMARKS = [
     "server_modes",
     "api_under_streams",
     "dispatch",
+    "idle_cpu",
     "stream_latency",
     "cold_start",
 ]

@@ -72,6 +72,25 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def stat_cpu_seconds(stat: str, ticks_per_second: int) -> float:
+    """CPU seconds (user + system) from the text of /proc/PID/stat.
+
+    The command name (field 2) is in parentheses and may contain spaces, so the fields
+    are counted after its closing parenthesis: utime and stime are the 12th and 13th.
+    """
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / ticks_per_second
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU seconds ``pid`` has used so far (None when it has gone)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat_cpu_seconds(text, os.sysconf("SC_CLK_TCK"))
+
+
 def rss_mb(pid: int) -> float | None:
     """Return the resident set size of ``pid`` in MiB from /proc (None when it has gone)."""
     try:

@@ -1,6 +1,6 @@
 """Hold SSE streams open from a process of their own, as real clients would be.
 
-``python -m bench.stream_holder PORT PATH COUNT SETTLE`` opens ``COUNT`` streams, prints
+``python -m bench.stream_holder PORT PATH COUNT SETTLE [QUIET]`` opens ``COUNT`` streams, prints
 one JSON line of counts once they have settled, then answers each line on stdin:
 ``stats`` prints the counts again, ``close`` (or end of input) closes every stream,
 prints the final counts and exits.
@@ -31,11 +31,11 @@ def _counts(stats: StreamStats) -> dict[str, int]:
     return data
 
 
-async def _serve(port: int, path: str, count: int, settle: float) -> None:
+async def _serve(port: int, path: str, count: int, settle: float, quiet: float) -> None:
     holder = StreamHolder(port, path, count)
     loop = asyncio.get_running_loop()
     try:
-        await holder.open(settle_timeout=settle)
+        await holder.open(settle_timeout=settle, quiet=quiet)
         print(json.dumps(_counts(holder.stats)), flush=True)
         while True:
             line = await loop.run_in_executor(None, sys.stdin.readline)
@@ -51,12 +51,13 @@ async def _serve(port: int, path: str, count: int, settle: float) -> None:
 
 def main(argv: list[str]) -> None:
     port, path, count, settle = int(argv[0]), argv[1], int(argv[2]), float(argv[3])
+    quiet = float(argv[4]) if len(argv) > 4 else 2.0
     try:
         import uvloop  # the same loop keel's web worker runs; cheaper per stream read
     except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
-        asyncio.run(_serve(port, path, count, settle))
+        asyncio.run(_serve(port, path, count, settle, quiet))
     else:
-        uvloop.run(_serve(port, path, count, settle))
+        uvloop.run(_serve(port, path, count, settle, quiet))
 
 
 class RemoteStreamHolder:
@@ -68,7 +69,7 @@ class RemoteStreamHolder:
         self.count = count
         self.process: asyncio.subprocess.Process | None = None
 
-    async def open(self, *, settle_timeout: float) -> StreamStats:
+    async def open(self, *, settle_timeout: float, quiet: float = 2.0) -> StreamStats:
         self.process = await asyncio.create_subprocess_exec(
             str(BIN / "python"),
             "-m",
@@ -77,6 +78,7 @@ class RemoteStreamHolder:
             self.path,
             str(self.count),
             str(settle_timeout),
+            str(quiet),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},

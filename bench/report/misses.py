@@ -23,6 +23,48 @@ def misses(target_rows: list[list[str]]) -> list[str]:
 #: 0.4.3 on this machine, 2026-11-26, PostgreSQL, `keel worker` with keel's defaults).
 #: Rendered under the targets table only while the target is not met.
 MISSES = {
+    "open streams": [
+        "Profiled on 2026-12-01 with the flood itself (py-spy on a web worker, `ss -ltn` on "
+        "the listening sockets, `/proc/PID/status`, `nstat`), docs/adr/0012-ten-thousand-"
+        "streams.md. Three causes were found and fixed: Django's ASGI handler kept one OS "
+        "thread per open stream (1,650 threads for 1,650 streams; now `WEB_THREADS` shared "
+        "executors, src/keel/runtime/web/stream_handler.py); opening a stream took ~16 "
+        "loop-thread round trips through the middleware chain (now one, the chain in sync "
+        "mode: 3.0 → 1.4 ms of CPU per stream set-up); and uvloop re-listened gunicorn's "
+        "socket with a backlog of 100, so a flood was dropped and retried 1, 3 and 7 s "
+        "later, which is where the 1.2 s /healthz came from (now `WEB_BACKLOG`, 4096, "
+        "src/keel/runtime/web/gunicorn_worker.py). On a quiet moment of this machine the "
+        "same flood then established 10,000 of 10,000 in 8.2 s with /healthz p99 5.8 ms and "
+        "0 failures.",
+        "- What is left: once open, 10,000 streams at one tick a second cost ~0.5 of a "
+        "core (~50-80 µs a tick: Django's streaming wrapper, gunicorn's chunked send, the "
+        "ticker's timer). When other work takes the cores (this run: load average in the "
+        "table above) the workers fall behind their ticks, set-up stretches to tens of "
+        "seconds, and /healthz waits behind them on the loop. Memory is ~36 KB a stream at "
+        "every size (100 to 10,000), over 32 KB; it was ~62 KB with a thread per stream. "
+        "Not yet tried: a cheaper tick path (writing the encoded event to the transport "
+        "without Django's per-chunk wrapper), and finding what the remaining 36 KB is "
+        "(tracemalloc in a worker: the ASGIRequest, the handler's TaskGroup and disconnect "
+        "task, gunicorn's protocol object).",
+    ],
+    "API (no streams)": [
+        "Not profiled again in this change (issue 20's web work went to the streams). The "
+        "ADR 0001 profile of the same endpoint shows where keel's default spends a request "
+        "that granian-wsgi does not: the hand-off from the event loop to a pool thread and "
+        "back, and gunicorn's Python HTTP parser and access logger, where granian parses "
+        "and logs in Rust. Not yet tried: granian as keel's server for the API half.",
+    ],
+    "idle CPU": [
+        "The worker's wake-up (LISTEN/NOTIFY instead of polling) is the other half of "
+        "issue 20, on its own branch; this run measured `keel worker` before it landed. "
+        "The earlier measurement (issue 20): 0.86 s of CPU every 10 s, DBOS's queue threads "
+        "polling every 0.05 s.",
+    ],
+    "first token": [
+        "First token is dispatch plus the run's first event: it moves with the dispatch "
+        "row below (a run waits in DBOS's polled queue) and with the load on the machine "
+        "(this run: load average in the table above).",
+    ],
     "API": [
         "py-spy `--gil` profiles of one `keel web` worker at full API load, SQLite, "
         "2026-11-26. With a2wsgi (keel's first WSGI pool) each pool thread waited for the "

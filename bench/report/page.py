@@ -84,7 +84,15 @@ def machine_rows(meta: dict[str, Any]) -> list[list[str]]:
         ["granian", str(machine.get("granian", "?"))],
         ["load generator", f"wrk ({machine.get('wrk', '?')}), 1 thread, 32 connections"],
         ["open files limit", str(meta.get("open_files_limit", "?"))],
+        [
+            "load average (1, 5, 15 min) at start → end",
+            f"{load(meta.get('load_average_start'))} → {load(meta.get('load_average_end'))}",
+        ],
     ]
+
+
+def load(values: list[float] | None) -> str:
+    return ", ".join(f"{value:g}" for value in values) if values else "not recorded"
 
 
 def write() -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bench.dispatch import system_label
 from bench.report.cells import number, table
 
 
@@ -31,7 +32,9 @@ def section_health(result: dict[str, Any]) -> list[str]:
             number(row["healthz"]["p50_ms"], 1),
             number(row["healthz"]["p99_ms"], 1),
             f"{row['healthz']['failures']} of {row['healthz']['count']}",
+            number(row.get("established_s"), 1),
             ", ".join(number(rss, 0) for rss in row.get("worker_rss_mb", [])),
+            number(row.get("kb_per_stream"), 1) if row["streams_established"] >= 100 else "—",
         ]
         for row in result["rows"]
     ]
@@ -45,6 +48,10 @@ def section_health(result: dict[str, Any]) -> list[str]:
         "`keel-asgi` is `keel web --server asgi` (keel's default), `keel-wsgi` is",
         "`keel web --server wsgi` (gthread 2x8), `gunicorn-default` is `gunicorn",
         "keel.runtime.web.wsgi:application` with gunicorn's defaults (one sync worker).",
+        "Only keel's default is flooded with 10,000 streams (all connects at once, as after a",
+        'deploy); the others already fail at 100. "established s" is the first connect → the',
+        "last stream's 200; KB per stream is the workers' RSS growth over the streams",
+        "established (after a warm-up stream per worker; not shown below 100 streams).",
         "",
         *table(
             [
@@ -54,7 +61,9 @@ def section_health(result: dict[str, Any]) -> list[str]:
                 "p50 ms",
                 "p99 ms",
                 "failed",
+                "established s",
                 "worker RSS MB",
+                "KB per stream",
             ],
             rows,
         ),
@@ -162,7 +171,8 @@ def section_dispatch(result: dict[str, Any]) -> list[str]:
         "with DBOSClient), one `keel worker` runs the bench-only `bench-noop` agent",
         "(bench/noop_agent.py: `run_start`, record the start, `run_finish`), the runs spread",
         "over 10 owners (keel runs at most `AGENT_RUNS_PER_USER` = 3 of one owner at once).",
-        "Worker RSS is read after the burst.",
+        "`keel, 2 processes` is the same with `WORKER_PROCESSES=2` (one 2-vCPU worker task);",
+        "its note counts the worker's processes. Worker RSS is read after the burst.",
         "",
         *table(["system", "database", "p50 ms", "p95 ms", "runs/s", "worker RSS MB", "note"], rows),
         "![Dispatch latency](benchmarks/dispatch.png)",
@@ -173,7 +183,7 @@ def section_dispatch(result: dict[str, Any]) -> list[str]:
 def dispatch_cells(row: dict[str, Any]) -> list[str]:
     if "pending" in row:
         return [
-            row["system"],
+            system_label(row),
             row["database"],
             "pending",
             "pending",
@@ -182,7 +192,7 @@ def dispatch_cells(row: dict[str, Any]) -> list[str]:
             row["pending"],
         ]
     return [
-        row["system"],
+        system_label(row),
         row["database"],
         number(row["latency"]["p50_ms"], 1),
         number(row["latency"]["p95_ms"], 1),
@@ -195,6 +205,8 @@ def dispatch_cells(row: dict[str, Any]) -> list[str]:
 def dispatch_note(row: dict[str, Any]) -> str:
     """Say how many runs completed, and what keel's own AgentRun rows and client measured."""
     note = f"{row['completed']} of {row['runs']} runs completed"
+    if "worker_processes" in row and "worker_pid_count" in row:
+        note += f"; {row['worker_pid_count']} worker process(es) running"
     agent_runs = row.get("agent_runs")
     if agent_runs:
         note += (
@@ -213,7 +225,7 @@ def section_stream_latency(result: dict[str, Any]) -> list[str]:
     runs = [run_event_cells(row) for row in result["rows"] if is_run_events(row)]
     rows = [ticker_cells(row) for row in result["rows"] if not is_run_events(row)]
     out = [
-        "## 4. Stream latency and first token",
+        "## 5. Stream latency and first token",
         "",
         f"Baseline: each demo tick ({result['interval_s']:g} s apart) carries the server's",
         "clock when it was made; the client subtracts it on arrival (no database).",
@@ -299,7 +311,7 @@ def section_cold_start(result: dict[str, Any]) -> list[str]:
         for row in result["rows"]
     ]
     return [
-        "## 5. Cold start and memory",
+        "## 6. Cold start and memory",
         "",
         "Process start → first 200 from /healthz (polled every 20 ms); RSS (VmRSS from",
         "/proc) of the gunicorn master and of each worker after 40 requests. `keel worker`:",
@@ -320,12 +332,39 @@ def section_cold_start(result: dict[str, Any]) -> list[str]:
     ]
 
 
+def section_idle(result: dict[str, Any]) -> list[str]:
+    rows = [
+        [
+            row["system"],
+            row["database"],
+            str(row["processes"]),
+            number(row["cpu_s"], 3),
+            number(row["percent_of_core_per_process"], 2),
+        ]
+        for row in result["rows"]
+    ]
+    return [
+        "## 4. Idle worker CPU",
+        "",
+        f"Every worker started with its defaults, left {number(result['settle_s'])} s to finish",
+        f"starting, then measured side by side over the same {number(result['window_s'])} s with",
+        "nothing to do: user + system CPU from /proc over the worker's process tree, per",
+        "process (bench/idle_cpu.py). keel: `keel worker` (SQLite as `make run` gives it, and",
+        "PostgreSQL); Celery: prefork, concurrency 2, Redis broker; django-tasks-db: `db_worker`.",
+        "",
+        *table(["worker", "database", "processes", "CPU s", "% of a core per process"], rows),
+        "![Idle CPU](benchmarks/idle_cpu.png)",
+        "",
+    ]
+
+
 #: (benchmark, its section), in the document's order.
 SECTIONS: list[tuple[str, Callable[[dict[str, Any]], list[str]]]] = [
     ("health_under_streams", section_health),
     ("api_under_streams", section_api),
     ("server_modes", section_modes),
     ("dispatch", section_dispatch),
+    ("idle_cpu", section_idle),
     ("stream_latency", section_stream_latency),
     ("cold_start", section_cold_start),
 ]

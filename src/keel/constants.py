@@ -74,6 +74,10 @@ SSE_HEARTBEAT_INTERVAL = 15.0
 #: Longest wait (seconds) for the ECS task metadata endpoint at start-up.
 ECS_METADATA_TIMEOUT = 1.0
 
+#: Connections queued per web worker's listening socket before it accepts them
+#: (``WEB_BACKLOG``); the kernel caps it at net.core.somaxconn.
+WEB_BACKLOG = 4096
+
 #: Recycle a web worker after this many requests (plus jitter) to bound slow leaks.
 MAX_REQUESTS = 10_000
 MAX_REQUESTS_JITTER = 1_000

@@ -16,7 +16,7 @@ def test_report_has_machine_commands_sections_and_plots():
 def test_failed_benchmarks_are_listed_and_plots_without_a_section_still_shown():
     results = web_results()
     results["meta"]["failed"] = ["dispatch", "cold_start"]
-    markdown = render(results, ["health_under_streams.png", "server_modes.png"])
+    markdown = render(results, ["health_under_streams.png", "idle_cpu.png"])
     assert "## Failed in this run\n\ndispatch, cold_start\n" in markdown
     assert markdown.count("(benchmarks/health_under_streams.png)") == 1
-    assert "![server_modes.png](benchmarks/server_modes.png)" in markdown
+    assert "![idle_cpu.png](benchmarks/idle_cpu.png)" in markdown

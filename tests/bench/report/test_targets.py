@@ -11,6 +11,34 @@ def test_health_target_met_with_anchor_failures_stated():
     assert row[3] == "**met**"
 
 
+def test_flood_target_needs_every_stream_fast_checks_and_the_memory_bound():
+    results = web_results()
+    row = by_target(targets(results))["open streams"]
+    assert "10,000 established in 9.5 s" in row[1]
+    assert "35.5 KB per stream" in row[1]
+    # 80 ms p99 and every stream established, but 35.5 KB > 32 KB a stream.
+    assert row[3] == "**not met**"
+    results["health_under_streams"]["rows"][-1]["kb_per_stream"] = 30.0
+    assert by_target(targets(results))["open streams"][3] == "**met**"
+    results["health_under_streams"]["rows"][-1]["streams_established"] = 9_999
+    assert by_target(targets(results))["open streams"][3] == "**not met**"
+
+
+def test_the_design_health_target_stays_at_a_thousand_streams():
+    row = by_target(targets(web_results()))["health under load"]
+    assert row[0].startswith("health under load: 1,000 open SSE streams")
+
+
+def test_api_against_granian_on_the_same_endpoint():
+    results = web_results()
+    row = by_target(targets(results))["API (no streams)"]
+    assert "1,200 req/s" in row[1]
+    assert "granian-wsgi 1,100 req/s" in row[2]
+    assert row[3] == "**met**"
+    results["server_modes"]["rows"][1]["requests_per_second"] = 1300.0
+    assert by_target(targets(results))["API (no streams)"][3] == "**not met**"
+
+
 def test_api_target_not_met_when_below_gthread():
     row = by_target(targets(web_results()))["API"]
     assert "800 req/s" in row[1]
@@ -37,10 +65,13 @@ def test_targets_keep_the_design_order_and_skip_benchmarks_not_run():
     order = list(by_target(targets(web_results())))
     assert order == [
         "health under load",
+        "open streams",
         "first token",
         "streaming",
         "dispatch",
         "throughput",
+        "idle CPU",
+        "API (no streams)",
         "API",
         "cold start",
         "durability",
@@ -51,6 +82,7 @@ def test_targets_keep_the_design_order_and_skip_benchmarks_not_run():
         "streaming",
         "dispatch",
         "throughput",
+        "idle CPU",
         "durability",
         "deploys",
     ]

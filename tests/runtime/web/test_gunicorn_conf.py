@@ -20,6 +20,7 @@ def load_config(monkeypatch: pytest.MonkeyPatch, **environ: str) -> ModuleType:
         "KEEL_SERVER",
         "KEEL_BIND",
         "PORT",
+        "WEB_BACKLOG",
         ecs.METADATA_VARIABLE,
         ecs.HANDED_DOWN_VARIABLE,
     ):
@@ -46,10 +47,25 @@ def test_timeouts_come_from_the_runtime_constants(monkeypatch: pytest.MonkeyPatc
 
 def test_default_server_is_the_asgi_router(monkeypatch: pytest.MonkeyPatch) -> None:
     config = load_config(monkeypatch, WEB_CONCURRENCY="2")
-    assert config.worker_class == "asgi"
+    # gunicorn's native ASGI worker, in keel's subclass that keeps the listen backlog.
+    assert config.worker_class == "keel.runtime.web.gunicorn_worker.ASGIWorker"
+    from gunicorn.workers.gasgi import ASGIWorker
+
+    from keel.runtime.web.gunicorn_worker import ASGIWorker as KeelASGIWorker
+
+    assert issubclass(KeelASGIWorker, ASGIWorker)
     assert config.wsgi_app == "keel.runtime.web.asgi:application"
     assert config.asgi_loop == "uvloop"
     import uvloop  # noqa: F401  (a dependency: gunicorn would fall back to asyncio)
+
+
+def test_listen_backlog_defaults_to_the_constant_and_is_overridable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_config(monkeypatch, WEB_CONCURRENCY="2").backlog == constants.WEB_BACKLOG
+    assert load_config(monkeypatch, WEB_CONCURRENCY="2", WEB_BACKLOG="777").backlog == 777
+    with pytest.raises(ImproperlyConfigured, match="WEB_BACKLOG"):
+        load_config(monkeypatch, WEB_CONCURRENCY="2", WEB_BACKLOG="10")
 
 
 def test_wsgi_server_is_gthread(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,8 @@ ASGI worker every sync DRF request makes ~17 thread hand-offs through asgiref an
 API loses four fifths of its throughput. So one ASGI server routes each request:
 
 - views marked with ``keel.streaming.streaming_view`` go to Django's ASGI handler, where
-  an open stream costs a coroutine;
+  an open stream costs a coroutine (``keel.runtime.web.stream_handler``: its sync steps
+  share a fixed set of threads instead of holding a thread per stream);
 - everything else goes to Django's WSGI handler on a fixed pool of threads
   (``keel.runtime.web.wsgi_pool``): one hand-off each way per request, persistent database
   connections per pool thread, and a bounded number of requests in Django at once;
@@ -20,8 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 
-from django.core.asgi import get_asgi_application
-from django.core.handlers.asgi import ASGIHandler
+import django
 from django.core.servers.basehttp import get_internal_wsgi_application
 from django.urls import Resolver404, get_resolver
 
@@ -29,6 +29,7 @@ from keel.conf import ensure_settings_module, web_threads
 from keel.health.liveness import Liveness, liveness
 from keel.runtime.web.asgi_types import ASGIApp, Receive, Scope, Send
 from keel.runtime.web.lifespan import accept_lifespan
+from keel.runtime.web.stream_handler import StreamHandler
 from keel.runtime.web.wsgi_pool import WSGIPool
 from keel.streaming.sse import STREAMING_VIEW_ATTRIBUTE
 
@@ -85,7 +86,9 @@ async def _send_liveness(answer: Liveness, send: Send) -> None:
 
 def build_application() -> KeelRouter:
     ensure_settings_module()
-    asgi_handler: ASGIHandler = get_asgi_application()
+    # What django.core.asgi.get_asgi_application does, with keel's handler for streams.
+    django.setup(set_prefix=False)
+    asgi_handler = StreamHandler(threads=web_threads())
     # The project's own WSGI application (settings.WSGI_APPLICATION, as runserver uses it,
     # with whatever it wraps Django in), else Django's.
     wsgi_app = WSGIPool(get_internal_wsgi_application(), threads=web_threads())

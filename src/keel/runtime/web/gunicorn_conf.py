@@ -27,8 +27,9 @@ _web_threads = web_threads()
 
 if server == "asgi":
     # keel.runtime.web.asgi routes the API to a WSGI thread pool and streams to Django's ASGI
-    # handler; gunicorn's native ASGI worker runs the event loop (docs/adr/0001).
-    worker_class = "asgi"
+    # handler; gunicorn's native ASGI worker runs the event loop (docs/adr/0001), keel's
+    # subclass keeps the listen backlog below (its servers would re-listen with 100).
+    worker_class = "keel.runtime.web.gunicorn_worker.ASGIWorker"
     wsgi_app = "keel.runtime.web.asgi:application"
     # uvloop, not asyncio's loop: the loop carries every stream and every hand-off to the
     # API's thread pool; with 1,000 streams open the API served ~20 % more (ADR 0001).
@@ -39,6 +40,12 @@ else:
     worker_class = "gthread"
     wsgi_app = "keel.runtime.web.wsgi:application"
     threads = _web_threads
+
+# Connections the kernel queues per listening socket (one per worker, with reuse_port)
+# before the worker accepts them; it caps this at net.core.somaxconn (4096 on current
+# kernels). Thousands of streams reconnecting at once overflowed gunicorn's 2048 less
+# than asyncio's 100 (keel.runtime.web.gunicorn_worker), but a dropped connect waits 1 s.
+backlog = env.integer("WEB_BACKLOG", constants.WEB_BACKLOG, minimum=64, maximum=65535)
 
 # Without SO_REUSEPORT one worker often accepted every connection; with it the kernel
 # spreads connections across workers (2-3x throughput measured, docs/benchmarks.md).
