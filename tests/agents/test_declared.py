@@ -71,9 +71,9 @@ def test_the_environment_picks_the_provider_per_agent() -> None:
 
 
 def test_a_bad_model_in_the_environment_names_the_variable() -> None:
-    with pytest.raises(ImproperlyConfigured, match="AGENT_BAD_HELPER_MODEL.*OPENAI_API_KEY"):
+    with pytest.raises(ImproperlyConfigured, match=r"AGENT_BAD_HELPER_MODEL.*OPENAI_API_KEY"):
         agent_build(declaration(name="bad-helper"), Env({"AGENT_BAD_HELPER_MODEL": "openai:x"}))
-    with pytest.raises(ImproperlyConfigured, match="AGENT_BAD_HELPER_MODEL.*provider"):
+    with pytest.raises(ImproperlyConfigured, match=r"AGENT_BAD_HELPER_MODEL.*provider"):
         agent_build(declaration(name="bad-helper"), Env({"AGENT_BAD_HELPER_MODEL": "gpt-4o"}))
 
 
