@@ -118,7 +118,13 @@ class FakeProvider(BaseHTTPRequestHandler):
         with fake.lock:
             fake.counts[(scenario, turn)] += 1
             attempt = fake.counts[(scenario, turn)]
-            fake.requests.append({"path": self.path, "headers": dict(self.headers), **body})
+            fake.requests.append(
+                {
+                    "path": self.path,
+                    "headers": {name.lower(): value for name, value in self.headers.items()},
+                    **body,
+                }
+            )
         kind = scenario.split("-")[0]
         if kind == "hold" and turn == 1 and attempt == 1:
             # The first model request completed (and its tool call after it); hold the
