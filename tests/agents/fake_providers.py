@@ -152,11 +152,11 @@ class FakeProvider(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         #: With ``drop``, the connection breaks right after the second word went out.
-        second_word = json.dumps(script.words[1])[1:-1].encode()
+        second_word = json.dumps(script.words[1])[1:-1].encode() if drop else None
         for piece in self.pieces(script):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
             self.wfile.flush()
-            if drop and second_word in piece:
+            if second_word is not None and second_word in piece:
                 # No terminating chunk: the socket just closes, mid-response.
                 self.close_connection = True
                 self.connection.shutdown(2)
