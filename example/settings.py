@@ -200,4 +200,24 @@ TASKS = {
 # keel setting has its default in keel and an environment variable (docs/configuration.md).
 KEEL_AGENT_MODULES = ["keel.agents.demo"]
 
+# This project's own agents, declared (keel.agents.declared; docs/agents.md is the
+# template). The model is a default: AGENT_SUPPORT_MODEL=openai:gpt-4o-mini (or
+# anthropic:..., bedrock:...) in the environment puts the same agent on a provider, whose
+# credentials come from its own variables or the ECS task role, never from here.
+KEEL_AGENTS = {
+    "support": {
+        "model": "scripted:example.support.scripted.support_model",
+        "instructions": (
+            "You are the support assistant of an online shop. Search the help centre "
+            "before answering; when the customer names an order, look up its status. "
+            "Answer in two or three sentences, from what the tools returned."
+        ),
+        "tools": "example.support.tools",
+        "input_serializer": "example.support.inputs.SupportInput",
+        "prompt": "example.support.inputs.support_prompt",
+        "time_limit": 300,
+        "runs_per_user": 2,
+    }
+}
+
 LOGGING = logging_config(env.string("LOG_LEVEL", "INFO").upper())

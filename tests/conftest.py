@@ -18,6 +18,7 @@ SLOWEST_FIRST = (
     "tests/e2e/test_preflight.py",
     "tests/e2e/test_container_contract.py",
     "tests/e2e/test_runs_durability.py",
+    "tests/e2e/test_agent_providers.py",
     "tests/e2e/test_runs.py",
     "tests/e2e/test_console_browser.py",
     "tests/security/test_api_abuse.py",

@@ -35,17 +35,6 @@ def _instructions(ctx: RunContext[RunDeps]) -> str:
     return f"Call the work tool {ctx.deps.input['steps']} times, then summarise."
 
 
-@tool_step("counting.work")
-async def _work(run_id: str, step: int, delay: float) -> str:
-    await asyncio.to_thread(_record, f"{run_id} {step} {time.time():.3f}\n", ".started")
-    # The hold is a file the test process removes: there is no event to wait on.
-    while await asyncio.to_thread(_held, step):  # noqa: ASYNC110
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(delay)
-    await asyncio.to_thread(_record, f"{run_id} {step} {time.time():.3f}\n")
-    return f"step {step} done"
-
-
 def _record(line: str, suffix: str = "") -> None:
     # Starts go to "<log>.started" so tests can signal a worker mid-call, not between calls.
     with open(os.environ["COUNTING_AGENT_LOG"] + suffix, "a") as log:
@@ -61,9 +50,17 @@ def _held(step: int) -> bool:
 
 
 @counting_agent.tool
+@tool_step("counting.work")
 async def work(ctx: RunContext[RunDeps], step: int) -> str:
     """Do one unit of work and record it."""
-    return await _work(ctx.deps.run_id, step, float(ctx.deps.input["step_delay"]))
+    run_id = ctx.deps.run_id
+    await asyncio.to_thread(_record, f"{run_id} {step} {time.time():.3f}\n", ".started")
+    # The hold is a file the test process removes: there is no event to wait on.
+    while await asyncio.to_thread(_held, step):  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(float(ctx.deps.input["step_delay"]))
+    await asyncio.to_thread(_record, f"{run_id} {step} {time.time():.3f}\n")
+    return f"step {step} done"
 
 
 register(

@@ -6,7 +6,12 @@ import pytest
 from django.test import override_settings
 from pytest_django.fixtures import Settings
 
-from keel.agents.checks import check_agent_modules, check_required_apps, check_runs_api_included
+from keel.agents.checks import (
+    check_agent_modules,
+    check_declared_agents,
+    check_required_apps,
+    check_runs_api_included,
+)
 
 #: A URLconf without the runs API.
 urlpatterns: list[object] = []
@@ -16,6 +21,7 @@ def test_the_example_project_passes_every_check() -> None:
     assert check_required_apps() == []
     assert check_runs_api_included() == []
     assert check_agent_modules() == []
+    assert check_declared_agents() == []
 
 
 def test_drf_token_authentication_must_be_installed(settings: Settings) -> None:
@@ -37,6 +43,7 @@ def test_the_runs_api_must_be_included() -> None:
 def test_no_agent_module_is_a_warning(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AGENT_MODULES", raising=False)
     settings.KEEL_AGENT_MODULES = []
+    settings.KEEL_AGENTS = {}
     [warning] = check_agent_modules()
     assert warning.id == "keel.W012"
 
@@ -46,3 +53,22 @@ def test_an_agent_module_that_does_not_import_is_named(monkeypatch: pytest.Monke
     [error] = check_agent_modules()
     assert error.id == "keel.E013"
     assert "shop.no_such_agents" in error.msg
+
+
+def test_an_agent_with_a_tool_that_is_not_a_step_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AGENT_MODULES", "tests.agents.unwrapped_agent")
+    [error] = check_agent_modules()
+    assert error.id == "keel.E014"
+    assert "'unwrapped'" in error.msg
+    assert "lookup" in error.msg
+    assert "tool_step" in str(error.hint)
+
+
+def test_a_declaration_with_an_unknown_key_is_named(settings: Settings) -> None:
+    settings.KEEL_AGENTS = {"helper": {"model": "openai:gpt-4o", "timeout": 5}}
+    [error] = check_declared_agents()
+    assert error.id == "keel.E015"
+    assert "KEEL_AGENTS['helper']" in error.msg
+    assert "timeout" in error.msg

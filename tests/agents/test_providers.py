@@ -86,3 +86,10 @@ def test_a_model_must_name_a_known_provider(spec: str) -> None:
 def test_a_missing_key_names_the_variable() -> None:
     with pytest.raises(ImproperlyConfigured, match="ANTHROPIC_API_KEY"):
         model_from_environment("anthropic:claude", Env({}))
+
+
+def test_a_scripted_model_names_a_stream_function() -> None:
+    model = model_from_environment("scripted:keel.agents.demo.scripted_model", Env({}))
+    assert model.model_name == "scripted:keel.agents.demo.scripted_model"
+    with pytest.raises(ImproperlyConfigured, match="stream function"):
+        model_from_environment("scripted:keel.agents.demo.no_such_model", Env({}))

@@ -81,3 +81,36 @@ def test_the_api_pool_size_is_checked_before_gunicorn_starts_too(tmp_path: Path)
     assert_one_line(
         result.stderr, "keel web: configuration error: WEB_THREADS='lots' is not a whole number."
     )
+
+
+def test_a_worker_refuses_an_agent_whose_tool_is_not_a_durable_step(tmp_path: Path) -> None:
+    # The test settings: the module that forgot tool_step is one of the suite's.
+    values = {
+        **environment(tmp_path, AGENT_MODULES="keel.agents.demo,tests.agents.unwrapped_agent"),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+    }
+    assert run_keel(["migrate"], values).returncode == 0
+    result = run_keel(["worker"], values, timeout=60)
+
+    assert result.returncode == CONFIGURATION_ERROR
+    assert_one_line(
+        result.stderr,
+        "keel worker: configuration error: The agent 'unwrapped' has tools that are not "
+        "durable steps: lookup. A worker killed after such a tool ran would run it again. "
+        "Decorate each tool function with keel.agents.durable.tool_step (under "
+        "@agent.tool), or declare the agent in KEEL_AGENTS, which wraps its tools.",
+    )
+
+
+def test_a_worker_refuses_a_declared_agent_whose_model_lacks_its_key(tmp_path: Path) -> None:
+    values = environment(tmp_path, AGENT_SUPPORT_MODEL="openai:gpt-4o-mini")
+    values.pop("OPENAI_API_KEY", None)
+    assert run_keel(["migrate"], values).returncode == 0
+    result = run_keel(["worker"], values, timeout=60)
+
+    assert result.returncode == CONFIGURATION_ERROR
+    assert_one_line(
+        result.stderr,
+        "keel worker: configuration error: KEEL_AGENTS['support']: the model from "
+        "AGENT_SUPPORT_MODEL: Set the environment variable OPENAI_API_KEY.",
+    )

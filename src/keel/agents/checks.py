@@ -6,10 +6,13 @@ import importlib
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 
 from keel.agents.conf import agent_settings
+from keel.agents.registry import UnwrappedTool
 
 #: What agent runs are built on: DRF and its token authentication for the runs API, and
 #: keel.tasks, whose worker runs them durably.
@@ -52,13 +55,14 @@ def check_runs_api_included(**kwargs: Any) -> list[CheckMessage]:
 @register()
 def check_agent_modules(**kwargs: Any) -> list[CheckMessage]:
     modules = agent_settings().agent_modules
-    if not modules:
+    if not modules and not getattr(settings, "KEEL_AGENTS", None):
         return [
             Warning(
-                "keel.agents is installed but no module registers an agent.",
-                hint="List the modules that register agents: KEEL_AGENT_MODULES = "
-                '["myproject.agents"] in the settings (or AGENT_MODULES in the environment); '
-                '"keel.agents.demo" is the offline demo agent.',
+                "keel.agents is installed but no agent is declared or registered.",
+                hint="Declare agents in KEEL_AGENTS (docs/agents.md), or list the modules "
+                'that register them: KEEL_AGENT_MODULES = ["myproject.agents"] in the '
+                'settings (or AGENT_MODULES in the environment); "keel.agents.demo" is the '
+                "offline demo agent.",
                 id="keel.W012",
             )
         ]
@@ -66,6 +70,8 @@ def check_agent_modules(**kwargs: Any) -> list[CheckMessage]:
     for module in modules:
         try:
             importlib.import_module(module)
+        except UnwrappedTool as error:
+            problems.append(Error(str(error), hint=TOOL_STEP_HINT, id="keel.E014"))
         except Exception as error:
             problems.append(
                 Error(
@@ -75,3 +81,35 @@ def check_agent_modules(**kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return problems
+
+
+TOOL_STEP_HINT = (
+    "Put @tool_step('<agent>.<tool>') (from keel.agents.durable) under @agent.tool on each "
+    "of them; the name is the step's durable identity, keep it."
+)
+
+
+@register()
+def check_declared_agents(**kwargs: Any) -> list[CheckMessage]:
+    """Every KEEL_AGENTS entry and @agent declaration builds (its model, tools, input)."""
+    from keel.agents import declared, registry
+
+    problems: list[CheckMessage] = []
+    try:
+        declared.declarations()
+    except ImproperlyConfigured as error:
+        problems.append(Error(str(error), hint=DECLARATION_HINT, id="keel.E015"))
+        return problems
+    try:
+        registry.load()
+    except (UnwrappedTool, ImportError):
+        pass  # a module's problem: keel.E013 and keel.E014 report it
+    except ImproperlyConfigured as error:
+        problems.append(Error(str(error), hint=DECLARATION_HINT, id="keel.E015"))
+    return problems
+
+
+DECLARATION_HINT = (
+    "Each KEEL_AGENTS entry needs model (provider:model, overridden by AGENT_<NAME>_MODEL), "
+    "instructions and input_serializer; docs/agents.md shows one."
+)

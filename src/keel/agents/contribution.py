@@ -11,18 +11,30 @@ def agents_contribution() -> Contribution:
     from keel.agents import workflows
 
     config = agent_settings()
+    # The agents first: an agent with a per-user limit of its own has a queue of its own,
+    # and a tool that is not a durable step stops the worker here (registry.UnwrappedTool).
+    specs = registry.specs()
+    own_limits = {spec.name: spec.runs_per_user for spec in specs if spec.runs_per_user}
+    time_limits = {spec.name: spec.time_limit for spec in specs if spec.time_limit}
     return Contribution(
         name="agents",
         workflow_modules=("keel.agents.workflows",),
         prepare=registry.load,
-        queues=(
-            # Partitioned by owner: at most runs_per_user of one user's runs at once.
+        queues=tuple(
+            # Partitioned by owner: at most that many of one user's runs at once.
             Queue(
-                name=services.RUN_QUEUE,
-                partition_concurrency=config.runs_per_user,
+                name=name,
+                partition_concurrency=per_user,
                 worker_concurrency=config.worker_concurrency,
                 polling_interval=config.queue_polling_interval,
-            ),
+            )
+            for name, per_user in [
+                (services.RUN_QUEUE, config.runs_per_user),
+                *(
+                    (services.run_queue_name(agent=agent), limit)
+                    for agent, limit in own_limits.items()
+                ),
+            ]
         ),
         schedules=(
             Schedule(
@@ -32,7 +44,9 @@ def agents_contribution() -> Contribution:
             ),
         ),
         sweeps=(
-            lambda: sweeps.runs_overdue_end(run_time_limit=config.run_time_limit),
+            lambda: sweeps.runs_overdue_end(
+                run_time_limit=config.run_time_limit, agent_time_limits=time_limits
+            ),
             lambda: sweeps.runs_unqueued_enqueue(grace=config.enqueue_grace),
         ),
         # Runs are async workflows on DBOS's event loop; their sync hand-offs (database

@@ -82,16 +82,12 @@ def _instructions(ctx: RunContext[RunDeps]) -> str:
     return f"Call the work tool {ctx.deps.input['steps']} times, then summarise."
 
 
-@tool_step("demo.work")
-async def _work(step: int, delay: float) -> str:
-    await asyncio.sleep(delay)
-    return f"step {step} done"
-
-
 @demo_agent.tool
+@tool_step("demo.work")
 async def work(ctx: RunContext[RunDeps], step: int) -> str:
     """Do one unit of (simulated) work."""
-    return await _work(step, float(ctx.deps.input["step_delay"]))
+    await asyncio.sleep(float(ctx.deps.input["step_delay"]))
+    return f"step {step} done"
 
 
 register(

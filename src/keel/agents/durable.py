@@ -3,14 +3,17 @@ become run events.
 
 ``DBOSDurability`` makes every model request a checkpointed step and hands streamed
 model events to the handler live, inside that step. Function tools are not steps by
-default: agents wrap each tool's body with ``tool_step`` so a completed tool call is
-never executed again after a crash.
+default in pydantic-ai: agents decorate each tool with ``tool_step`` so a completed tool
+call is never executed again after a crash, and keel.agents.registry refuses an agent
+with a tool that is not one (keel.E014). Agents declared in settings get their tools
+wrapped by ``durable_tool``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -31,7 +34,7 @@ from pydantic_ai.models.wrapper import WrapperModel
 
 from keel import constants, metrics
 from keel.agents.models import EventType
-from keel.agents.registry import RunDeps
+from keel.agents.registry import STEP_MARKER, RunDeps
 from keel.agents.services import run_event_append
 from keel.tasks import drain
 from keel.tasks.database_retry import retrying_through_outages
@@ -88,9 +91,30 @@ def tool_step[**P, R](
                 ):
                     return await function(*args, **kwargs)
 
-        return DBOS.step(name=name, preemptible=True)(gated)
+        step = DBOS.step(name=name, preemptible=True)(gated)
+        setattr(step, STEP_MARKER, name)
+        return step
 
     return decorate
+
+
+def durable_tool(function: Callable[..., Any], *, agent: str) -> Callable[..., Any]:
+    """Return ``function`` as a tool that is a durable step named ``<agent>.<function>``.
+
+    A function already made a step by ``tool_step`` is returned as it is; a sync function
+    runs in a thread, so a slow call does not stall the worker's event loop. The result
+    keeps the function's signature and docstring, which are the tool's schema.
+    """
+    if getattr(function, STEP_MARKER, None):
+        return function
+    if inspect.iscoroutinefunction(function):
+        return tool_step(f"{agent}.{function.__name__}")(function)
+
+    @functools.wraps(function)
+    async def in_thread(*args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(function, *args, **kwargs)
+
+    return tool_step(f"{agent}.{function.__name__}")(in_thread)
 
 
 MODEL_STEP = {constants.METRIC_KIND_DIMENSION: "model"}

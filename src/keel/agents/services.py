@@ -134,20 +134,41 @@ def run_enqueue(*, run: AgentRun) -> None:
     """
     from keel.tasks.system_database import client, unavailable_on_outage
 
-    config = agent_settings()
+    queue, time_limit = run_limits(agent=run.agent)
     with unavailable_on_outage():
         client().enqueue(
             {
                 "workflow_name": RUN_WORKFLOW,
-                "queue_name": RUN_QUEUE,
+                "queue_name": queue,
                 "workflow_id": str(run.id),
                 "queue_partition_key": str(run.owner_id),
-                "workflow_timeout": config.run_time_limit,
+                "workflow_timeout": time_limit,
                 "app_version": durable_settings().application_version,
             },
             str(run.id),
         )
     AgentRun.objects.filter(pk=run.pk).update(enqueued_at=timezone.now())
+
+
+def run_queue_name(*, agent: str) -> str:
+    """The queue of an agent with a per-user limit of its own: ``keel_agent_runs.<agent>``."""
+    return f"{RUN_QUEUE}.{agent}"
+
+
+def run_limits(*, agent: str) -> tuple[str, float]:
+    """Return the queue and the time limit (seconds) of a run of ``agent``.
+
+    An agent declaring ``runs_per_user`` waits in a queue of its own, partitioned by owner
+    with that limit; the others share ``RUN_QUEUE`` and AGENT_RUNS_PER_USER. A run of an
+    agent no longer registered gets the shared defaults (it fails when it starts).
+    """
+    config = agent_settings()
+    try:
+        spec = registry.get(agent)
+    except registry.UnknownAgent:
+        return RUN_QUEUE, config.run_time_limit
+    queue = RUN_QUEUE if spec.runs_per_user is None else run_queue_name(agent=agent)
+    return queue, spec.time_limit or config.run_time_limit
 
 
 def run_cancel(*, run: AgentRun) -> AgentRun:

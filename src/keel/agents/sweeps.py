@@ -47,15 +47,28 @@ def runs_unqueued_enqueue(*, grace: float, batch: int = 100) -> int:
     return count
 
 
-def runs_overdue_end(*, run_time_limit: float) -> int:
-    """End runs still active well past their time limit (their worker died meanwhile)."""
+def runs_overdue_end(*, run_time_limit: float, agent_time_limits: dict[str, float]) -> int:
+    """End runs still active well past their time limit (their worker died meanwhile).
+
+    ``agent_time_limits`` holds the agents with a limit of their own; the others have
+    ``run_time_limit``.
+    """
+    from django.db.models import Q
+
     from keel.agents import services
 
-    cutoff = timezone.now() - timedelta(seconds=run_time_limit) - OVERDUE_GRACE
-    overdue = AgentRun.objects.filter(
-        status__in=ACTIVE_STATUSES, started_at__lt=cutoff
-    ).values_list("id", flat=True)
+    now = timezone.now()
+
+    def started_before(limit: float) -> Q:
+        return Q(started_at__lt=now - timedelta(seconds=limit) - OVERDUE_GRACE)
+
+    overdue = started_before(run_time_limit) & ~Q(agent__in=list(agent_time_limits))
+    for agent, limit in agent_time_limits.items():
+        overdue |= Q(agent=agent) & started_before(limit)
+    run_ids = AgentRun.objects.filter(overdue, status__in=ACTIVE_STATUSES).values_list(
+        "id", flat=True
+    )
     ended = 0
-    for run_id in list(overdue):
+    for run_id in list(run_ids):
         ended += services.run_finish(run_id=run_id, status=RunStatus.TIMED_OUT)
     return ended

@@ -52,7 +52,7 @@ async def _run_agent(run_id: str) -> None:
             retrying_through_outages(services.run_finish),
             run_id=run_id,
             status=RunStatus.FAILED,
-            error=f"{type(error).__name__}: {error}"[:2000],
+            error=error_message(error)[:2000],
         )
         return
     usage = result.usage
@@ -64,6 +64,20 @@ async def _run_agent(run_id: str) -> None:
         input_tokens=usage.input_tokens or 0,
         output_tokens=usage.output_tokens or 0,
     )
+
+
+def error_message(error: BaseException) -> str:
+    """The run's error: the exception, and its cause when that says more.
+
+    pydantic-ai wraps a provider's failure (``ModelConnectionError: Connection error.``);
+    the SDK's exception underneath (``RemoteProtocolError: peer closed connection ...``)
+    is what tells an operator what happened.
+    """
+    message = f"{type(error).__name__}: {error}"
+    cause = error.__cause__
+    if cause is not None and str(cause) and str(cause) not in message:
+        message += f" (caused by {type(cause).__name__}: {cause})"
+    return message
 
 
 #: Hourly; each run deletes what has aged past the retention since the last.
