@@ -17,7 +17,7 @@ SETTINGS = {
     "max_input_bytes": Setting("AGENT_MAX_INPUT_BYTES", "integer", 65_536, minimum=256),
     "worker_concurrency": Setting("AGENT_WORKER_CONCURRENCY", "integer", 20, minimum=1),
     "queue_polling_interval": Setting(
-        "AGENT_QUEUE_POLLING_INTERVAL", "number", 0.05, minimum=0.01, maximum=10
+        "AGENT_QUEUE_POLLING_INTERVAL", "number", 5.0, minimum=0.01, maximum=3600
     ),
     "enqueue_grace": Setting("AGENT_ENQUEUE_GRACE", "number", 30.0, minimum=0.1),
     "event_retention_days": Setting("AGENT_EVENT_RETENTION_DAYS", "number", 30.0, minimum=0),

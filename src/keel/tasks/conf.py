@@ -40,7 +40,7 @@ SETTINGS = {
     ),
     "task_enqueue_grace": Setting("TASK_ENQUEUE_GRACE", "number", 30.0, minimum=0.1),
     "task_queue_polling_interval": Setting(
-        "TASK_QUEUE_POLLING_INTERVAL", "number", 0.05, minimum=0.01, maximum=10
+        "TASK_QUEUE_POLLING_INTERVAL", "number", 5.0, minimum=0.01, maximum=3600
     ),
 }
 

@@ -25,7 +25,8 @@ class Queue:
     global_concurrency: int | None = None
     partition_concurrency: int | None = None
     limiter: dict[str, float] | None = None
-    polling_interval: float = 0.05
+    #: Seconds between looks at the queue when nothing woke its thread (keel.tasks.queue_wake).
+    polling_interval: float = 5.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -53,6 +54,14 @@ class Contribution:
     threads: int = 0
     #: Read at every metrics interval and published (keel.metrics): name -> value.
     gauges: tuple[Callable[[], Mapping[str, float]], ...] = ()
+
+
+def polling_interval(configured: float, rate_limit: dict[str, float] | None) -> float:
+    """Return how often to look at a queue unwoken: a rate limit's window moves on with
+    no write to wake anyone, so a rate-limited queue looks at least once a period."""
+    if rate_limit:
+        return min(configured, rate_limit["period"])
+    return configured
 
 
 def contributions() -> list[Contribution]:
@@ -87,7 +96,9 @@ def tasks_contribution() -> Contribution:
                     worker_concurrency=limits.worker_concurrency,
                     global_concurrency=limits.concurrency,
                     limiter=limits.rate_limit,
-                    polling_interval=config.task_queue_polling_interval,
+                    polling_interval=polling_interval(
+                        config.task_queue_polling_interval, limits.rate_limit
+                    ),
                 )
             )
     return Contribution(

@@ -324,5 +324,9 @@ def migrate() -> None:
     )
     try:
         system_database.run_migrations()
+        if not is_sqlite(url):
+            from keel.tasks import queue_wake
+
+            queue_wake.triggers_install(queue_wake.listener_engine(url))
     finally:
         system_database.destroy()

@@ -25,7 +25,7 @@ import threading
 import time
 
 from keel import constants, metrics
-from keel.tasks import drain, recovery, system_database
+from keel.tasks import drain, queue_wake, recovery, system_database
 from keel.tasks.conf import DurableSettings, durable_settings
 from keel.tasks.contributions import Contribution, contributions
 
@@ -45,6 +45,7 @@ class DurableWorker:
         self.contributions: list[Contribution] = contributions()
         self.executor_id = ""
         self.stopped = threading.Event()
+        self.listener: queue_wake.Listener | None = None
 
     def start(self) -> None:
         """Launch DBOS with every contributed workflow, queue and schedule; beat."""
@@ -57,6 +58,8 @@ class DurableWorker:
                 contribution.prepare()
         config = self.config
         self.executor_id = recovery.executor_id_make()
+        # Before launch: DBOS starts a thread per queue, each made to wait for a wake.
+        waker = queue_wake.install(safety_poll=config.task_queue_polling_interval)
         DBOS(
             config={
                 "name": system_database.APPLICATION_NAME,
@@ -67,6 +70,9 @@ class DurableWorker:
                 "run_migrations": True,
                 "notification_listener_polling_interval_sec": 0.1,
                 "scheduler_polling_interval_sec": 5.0,
+                # DBOS's streams and events (keel uses neither) flush their NOTIFYs this
+                # often; its default, 10 ms, was the busiest thread of an idle PG worker.
+                "notification_coalesce_sec": 0.25,
                 "max_executor_threads": SPARE_THREADS
                 + sum(contribution.threads for contribution in self.contributions),
                 # No ping before every pool checkout on PostgreSQL (a round trip each, 11 %
@@ -104,6 +110,8 @@ class DurableWorker:
         ]
         if schedules:
             DBOS.apply_schedules(schedules)  # type: ignore[arg-type]
+        self.listener = queue_wake.Listener(waker)
+        self.listener.start()
         recovery.heartbeat_register(
             executor_id=self.executor_id, application_version=config.application_version
         )
@@ -129,6 +137,9 @@ class DurableWorker:
         self.stopped.set()
         for event in _get_dbos_instance().background_thread_stop_events:
             event.set()
+        if self.listener is not None:
+            # Wakes every queue thread, which sees its stop event and ends.
+            self.listener.stop()
         drain.close()
 
     def drain(self, timeout: float) -> bool:
