@@ -53,6 +53,8 @@ def base_environment(**overrides: str) -> dict[str, str]:
             # One web worker: each costs ~0.7 s of CPU to boot, and the suite starts ~35
             # web processes on two cores. Tests about several workers ask for them.
             "WEB_CONCURRENCY": "1",
+            # One worker process for the same reason; tests of several ask for them.
+            "WORKER_PROCESSES": "1",
             "WEB_ACCESS_LOG": "true",
             # Warnings are errors in the servers too: Django's "must consume synchronous
             # iterators" warning on a misrouted stream fails the test.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from keel.agents.conf import SETTINGS as AGENT_SETTINGS
-from keel.conf import Setting
+from keel.conf import WORKER_PROCESSES_SETTING, Setting
 from keel.credentials import ROTATED_SECRETS_SETTING
 from keel.lambdas.conf import SETTINGS as LAMBDA_SETTINGS
 from keel.metrics import INTERVAL_SETTING as METRICS_INTERVAL_SETTING
@@ -27,6 +27,7 @@ for other_setting in (
     PER_ADDRESS_SETTING,
     METRICS_INTERVAL_SETTING,
     ROTATED_SECRETS_SETTING,
+    WORKER_PROCESSES_SETTING,
 ):
     DECLARED[other_setting.variable] = other_setting
 

@@ -400,3 +400,8 @@ def postgres_wait_options(
         # Only where TCP_USER_TIMEOUT is missing (not Linux) does the count end it.
         "keepalives_count": 1,
     }
+
+
+#: ``keel worker``'s processes per task; unset, one per CPU the task may use
+#: (keel.runtime.worker_processes). Each is its own DBOS executor.
+WORKER_PROCESSES_SETTING = Setting("WORKER_PROCESSES", "integer", None, minimum=1, maximum=64)

@@ -25,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from keel.conf import env
 from keel.constants import WORKER_GRACEFUL_TIMEOUT
+from keel.runtime import worker_processes
 
 logger = logging.getLogger("keel.worker")
 
@@ -58,10 +59,18 @@ def worker_services() -> list[WorkerService]:
 
 
 def run_worker() -> int:
-    """Run until SIGTERM or SIGINT, then drain and exit the process (status 0)."""
+    """Run until SIGTERM or SIGINT, then drain and exit the process (status 0).
+
+    With more than one worker process (keel.runtime.worker_processes) this process
+    supervises them instead, and each of them runs the services.
+    """
     graceful_timeout = env.number(
         "WORKER_GRACEFUL_TIMEOUT", float(WORKER_GRACEFUL_TIMEOUT), minimum=1, maximum=119
     )
+    if not worker_processes.is_child():
+        count = worker_processes.worker_process_count()
+        if count > 1:
+            return worker_processes.supervise(count, graceful_timeout=graceful_timeout)
     services = worker_services()
     if not services:
         raise ImproperlyConfigured(
