@@ -17,6 +17,7 @@ from keel_infra_mocks import (
     web_config,
 )
 
+from keel import constants
 from keel.infra.config import (
     DatabaseConfig,
     DeploymentConfig,
@@ -155,6 +156,41 @@ def test_worker_autoscales_on_cpu_above_its_floor(prod: Deployment):
         "ECSServiceAverageCPUUtilization"
     )
     assert "ignoreChanges" not in target.inputs
+
+
+def test_worker_autoscales_on_queued_work_per_running_task_beside_cpu(prod: Deployment):
+    policy = prod.one("aws:appautoscaling/policy:Policy", "worker-backlog")
+    configuration = policy.inputs["targetTrackingScalingPolicyConfiguration"]
+    metrics = {
+        metric["id"]: metric for metric in configuration["customizedMetricSpecification"]["metrics"]
+    }
+    worker = prod.one("aws:ecs/service:Service", "worker")
+    container = json.loads(
+        prod.one("aws:ecs/taskDefinition:TaskDefinition", "worker").inputs["containerDefinitions"]
+    )[0]
+    published_as = {item["name"]: item["value"] for item in container["environment"]}[
+        "KEEL_METRICS_SERVICE"
+    ]
+
+    assert configuration["targetValue"] == 10
+    queued = metrics["queued"]["metricStat"]
+    assert queued["metric"]["metricName"] == constants.QUEUED_WORK
+    assert queued["metric"]["namespace"] == constants.METRICS_NAMESPACE
+    assert queued["stat"] == "Maximum"  # every worker publishes the same database-wide count
+    # The gauge is read under the name the worker's task definition publishes it with.
+    assert queued["metric"]["dimensions"] == [{"name": "Service", "value": published_as}]
+    assert published_as == worker.inputs["name"]
+    assert metrics["tasks"]["metricStat"]["metric"]["metricName"] == "RunningTaskCount"
+    assert metrics["per_task"]["returnData"] is True
+    assert "FILL(queued, 0) / tasks" in metrics["per_task"]["expression"]
+    # CPU stays a second policy on the same scalable target.
+    names = {policy.name for policy in prod.of_type("aws:appautoscaling/policy:Policy")}
+    assert {"worker-cpu", "worker-backlog"} <= names
+
+
+def test_worker_backlog_target_must_be_positive():
+    with pytest.raises(ValueError, match="backlogPerTask"):
+        WorkerConfig(backlog_per_task=0).check()
 
 
 def test_web_autoscales_on_cpu_and_requests(dev: Deployment):

@@ -350,6 +350,7 @@ class KeelApp(pulumi.ComponentResource):
                     depends_on=[self.migration.run, self.web.preflight.run],
                 ),
                 spot_percent=worker.spot_percent,
+                backlog_per_task=worker.backlog_per_task,
             ),
             opts=self._child,
         )

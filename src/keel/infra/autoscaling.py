@@ -5,6 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from keel import constants
+
 #: Scale out fast, scale in slowly: a web task takes traffic a minute after starting,
 #: and a worker that scales in too eagerly interrupts runs (they resume, but later).
 SCALE_OUT_COOLDOWN = 60
@@ -121,6 +123,81 @@ def requests_per_task_policy(
                             "IF(FILL(tasks, 0) >= 1, FILL(requests, 0) / tasks, FILL(requests, 0))"
                         ),
                         "label": "ALB requests a minute per running web task",
+                        "return_data": True,
+                    },
+                ]
+            },
+            "scale_in_cooldown": SCALE_IN_COOLDOWN,
+            "scale_out_cooldown": SCALE_OUT_COOLDOWN,
+        },
+        opts=opts,
+    )
+
+
+def backlog_per_task_policy(
+    resource_name: str,
+    *,
+    target: aws.appautoscaling.Target,
+    cluster_name: pulumi.Input[str],
+    service_name: pulumi.Input[str],
+    backlog_per_task: float,
+    opts: pulumi.ResourceOptions,
+) -> aws.appautoscaling.Policy:
+    """Keep the runs and tasks waiting per running worker task near ``backlog_per_task``.
+
+    Every worker publishes the same database-wide QueuedWork (keel.tasks.worker), so its
+    Maximum is the backlog; divided by the service's running tasks (Container Insights)
+    it is the work waiting for each. With no task running the backlog itself counts, so
+    a service at zero still scales out.
+    """
+    return aws.appautoscaling.Policy(
+        resource_name,
+        policy_type="TargetTrackingScaling",
+        service_namespace=target.service_namespace,
+        scalable_dimension=target.scalable_dimension,
+        resource_id=target.resource_id,
+        target_tracking_scaling_policy_configuration={
+            "target_value": backlog_per_task,
+            "customized_metric_specification": {
+                "metrics": [
+                    {
+                        "id": "queued",
+                        "return_data": False,
+                        "metric_stat": {
+                            "stat": "Maximum",
+                            "metric": {
+                                "namespace": constants.METRICS_NAMESPACE,
+                                "metric_name": constants.QUEUED_WORK,
+                                "dimensions": [
+                                    {
+                                        "name": constants.METRIC_SERVICE_DIMENSION,
+                                        "value": service_name,
+                                    }
+                                ],
+                            },
+                        },
+                    },
+                    {
+                        "id": "tasks",
+                        "return_data": False,
+                        "metric_stat": {
+                            "stat": "Average",
+                            "metric": {
+                                "namespace": "ECS/ContainerInsights",
+                                "metric_name": "RunningTaskCount",
+                                "dimensions": [
+                                    {"name": "ClusterName", "value": cluster_name},
+                                    {"name": "ServiceName", "value": service_name},
+                                ],
+                            },
+                        },
+                    },
+                    {
+                        "id": "per_task",
+                        "expression": (
+                            "IF(FILL(tasks, 0) >= 1, FILL(queued, 0) / tasks, FILL(queued, 0))"
+                        ),
+                        "label": "runs and tasks waiting per running worker task",
                         "return_data": True,
                     },
                 ]

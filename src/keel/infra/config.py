@@ -327,11 +327,15 @@ class WorkerConfig:
     min_count: int = 1
     max_count: int = 4
     cpu_target_percent: float = 60.0
+    #: Runs and tasks waiting (QueuedWork) per running worker task that autoscaling keeps
+    #: the service near: an agent waiting on a model uses no CPU, so CPU alone never scales.
+    backlog_per_task: float = 10.0
     #: Share (0-100) of tasks above the floor placed on Fargate Spot.
     spot_percent: int = 0
 
     def check(self) -> None:
         check(1 <= self.min_count <= self.max_count, "worker: need 1 <= minCount <= maxCount")
+        check(self.backlog_per_task > 0, "worker: backlogPerTask must be above 0")
         check(0 <= self.spot_percent <= 100, "worker: spotPercent must be 0 to 100")
         check(
             10 <= self.cpu_target_percent <= 90,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from keel.infra import autoscaling
 from keel.infra.service import ServiceArgs, cpu_scaling, ecs_service, service_task_definition
 
 
@@ -16,6 +17,8 @@ class WorkerServiceArgs:
     service: ServiceArgs
     #: Share (0-100) of the tasks above the floor that run on Fargate Spot.
     spot_percent: int
+    #: QueuedWork per running task the backlog policy keeps the service near.
+    backlog_per_task: float = 10.0
 
 
 def capacity_provider_strategies(
@@ -31,7 +34,12 @@ def capacity_provider_strategies(
 
 
 class WorkerService(pulumi.ComponentResource):
-    """The ``keel worker`` service, autoscaled on CPU above a floor, optionally on Spot.
+    """The ``keel worker`` service, autoscaled on its backlog and CPU above a floor.
+
+    Two target-tracking policies: queued work per running task (the QueuedWork gauge
+    every worker publishes) and average CPU. Application Auto Scaling scales out when
+    either asks and in only when both allow. A task scaled in gets SIGTERM like a
+    deploy: it drains its steps in flight and its runs resume on the tasks that stay.
 
     A worker's runs survive a stop: DBOS resumes them on another worker from the last
     completed step. stopTimeout (keel's STOP_TIMEOUT, 120 s) gives in-flight steps the
@@ -49,6 +57,8 @@ class WorkerService(pulumi.ComponentResource):
         container = args.service.task.container
         if container.role != "worker" or container.port is not None:
             raise ValueError("worker service: the container must be role 'worker' with no port")
+        if not args.backlog_per_task > 0:
+            raise ValueError("worker service: backlog_per_task must be above 0")
         if not 0 <= args.spot_percent <= 100:
             raise ValueError("worker service: spot_percent must be 0 to 100")
         if args.spot_percent and args.service.task.cpu_architecture != "X86_64":
@@ -66,6 +76,14 @@ class WorkerService(pulumi.ComponentResource):
             # Stopped runs resume on another worker; no traffic to shift gradually.
             deployment_configuration={"strategy": "ROLLING"},
         )
-        cpu_scaling(args.service, self.service, parent=self)
+        target = cpu_scaling(args.service, self.service, parent=self)
+        autoscaling.backlog_per_task_policy(
+            "worker-backlog",
+            target=target,
+            cluster_name=args.service.cluster_name,
+            service_name=self.service.name,
+            backlog_per_task=args.backlog_per_task,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.name = self.service.name
         self.register_outputs({"name": self.name, "task_definition": self.task_definition.arn})
