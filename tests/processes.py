@@ -116,6 +116,26 @@ class KeelProcess:
             f"keel {self.args} not healthy after {timeout} s:\n{self.log()[-4000:]}"
         )
 
+    def wait_worker_started(self, timeout: float = 30.0) -> list[str]:
+        """Wait until each of the role's worker processes has launched DBOS and registered
+        (``WORKER_PROCESSES`` of them); return their executor ids."""
+        import json
+
+        expected = int(self.environment.get("WORKER_PROCESSES", "1"))
+        deadline = time.monotonic() + timeout
+        while True:
+            started = [
+                json.loads(line)["executor_id"]
+                for line in self.log().splitlines()
+                if '"worker started"' in line and line.startswith("{")
+            ]
+            if len(started) >= expected:
+                return started
+            assert self.process is not None
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"worker did not start:\n{self.log()[-4000:]}")
+            time.sleep(0.05)
+
     def signal(self, signum: int) -> None:
         assert self.process is not None
         if self.process.poll() is None:

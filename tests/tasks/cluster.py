@@ -33,12 +33,7 @@ class TaskCluster:
             log_path=self.log_dir / f"worker-{index}.log",
         ).start()
         self.workers.append(worker)
-        deadline = time.monotonic() + timeout
-        while '"worker started"' not in worker.log():
-            assert worker.process is not None
-            if worker.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"worker did not start:\n{worker.log()[-4000:]}")
-            time.sleep(0.05)
+        worker.wait_worker_started(timeout)
         return worker
 
     def enqueue(self, task: str, *args: Any, **options: Any) -> str:

@@ -164,8 +164,11 @@ def install(*, safety_poll: float) -> Waker:
             # DBOS's internal queue (keel's queues are in the database and carry their
             # own interval): woken like the others, so its 1 s poll is only a safety net.
             queue._polling_interval_sec = max(queue._polling_interval_sec, safety_poll)
-        wakeable = WakeableStop(stop_event, waker.event(queue.name))
-        original(wakeable, dbos, queue)
+        wake = waker.event(queue.name)
+        # DBOS starts a queue's thread up to a second after the queue is registered:
+        # whatever arrived before (its wake had no thread to wake) is taken at once.
+        wake.set()
+        original(WakeableStop(stop_event, wake), dbos, queue)
 
     _queue.queue_worker_thread = queue_worker_thread
     _installed = waker
