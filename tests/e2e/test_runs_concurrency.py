@@ -1,4 +1,9 @@
-"""The per-user limit holds across workers: audited from recorded start and finish times."""
+"""The per-user limit holds across workers: audited from recorded start and finish times.
+
+Two worker tasks, each of one process or of two (``WORKER_PROCESSES``): every process is
+an executor of its own, and the limit is DBOS's, kept in the database, so four
+processes in two tasks hold it as two processes did.
+"""
 
 from __future__ import annotations
 
@@ -26,14 +31,20 @@ def most_at_once(intervals: list[tuple[datetime, datetime]]) -> int:
     return highest
 
 
-def test_fifty_runs_from_five_users_never_exceed_the_per_user_limit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", ["1", "2"], ids=["one-process-tasks", "two-process-tasks"])
+def test_fifty_runs_from_five_users_never_exceed_the_per_user_limit(
+    tmp_path: Path, processes: str
+) -> None:
     # Nothing here is killed: a dead threshold far above the test's length keeps a
     # heartbeat delayed by a loaded machine from re-dispatching a run that is running.
     with cluster(
         tmp_path, users=USERS, AGENT_RUNS_PER_USER=str(LIMIT), AGENT_EXECUTOR_DEAD_AFTER="60"
     ) as keel:
-        keel.start_worker()
-        keel.start_worker()
+        executors = [
+            executor
+            for _ in range(2)
+            for executor in keel.start_worker(WORKER_PROCESSES=processes).wait_worker_started()
+        ]
         runs = [
             (user, keel.create_run(user, prompt="audit", steps=1, step_delay=0.3)["id"])
             for _ in range(RUNS_PER_USER)
@@ -41,6 +52,7 @@ def test_fifty_runs_from_five_users_never_exceed_the_per_user_limit(tmp_path: Pa
         ]
         finished = keel.wait_runs(runs, timeout=120)
 
+    assert len(set(executors)) == 2 * int(processes), executors
     assert len(finished) == 50
     assert {run["status"] for run in finished} == {"succeeded"}
     by_user: dict[str, list[tuple[datetime, datetime]]] = {user: [] for user in USERS}

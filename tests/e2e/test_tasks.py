@@ -121,10 +121,13 @@ def test_a_task_enqueued_in_a_rolled_back_transaction_never_runs(tmp_path: Path)
     assert "rolled-back" not in labels
 
 
-def test_per_queue_concurrency_holds_across_two_workers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", ["1", "2"], ids=["one-process-tasks", "two-process-tasks"])
+def test_per_queue_concurrency_holds_across_two_workers(tmp_path: Path, processes: str) -> None:
+    # Two worker tasks of one or two processes each (WORKER_PROCESSES): every process
+    # dequeues on its own, and the queue's limit is DBOS's, kept in the database.
     with task_cluster(tmp_path) as keel:
-        keel.start_worker()
-        keel.start_worker()
+        keel.start_worker(WORKER_PROCESSES=processes)
+        keel.start_worker(WORKER_PROCESSES=processes)
         ids = [keel.enqueue("audited", f"audit-{index}", 0.4) for index in range(10)]
         keel.wait(ids, timeout=60)
         effects = keel.side_effects()
@@ -148,17 +151,18 @@ def test_the_worker_publishes_its_gauges_as_valid_emf(tmp_path: Path) -> None:
         tmp_path, METRICS_INTERVAL="0.5", KEEL_METRICS_SERVICE="keel-test-worker"
     ) as keel:
         worker = keel.start_worker()
-        waiting = keel.enqueue("marked", "gauge", run_after_in=30)  # stays READY meanwhile
+        # Deferred: READY meanwhile, but not waiting to start, so not queued work.
+        deferred = keel.enqueue("marked", "gauge", run_after_in=60)
         deadline = time.monotonic() + 30
         while True:
             lines = [json.loads(line) for line in worker.log().splitlines() if '"_aws"' in line]
-            gauges = [line for line in lines if line.get(constants.QUEUED_TASKS) == 1]
-            if gauges or time.monotonic() > deadline:
+            gauges = [line for line in lines if constants.QUEUED_TASKS in line]
+            if len(gauges) >= 2 or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
-        assert keel.result(waiting)["status"] == "READY"
-    assert gauges, "the worker published no gauge with the waiting task"
+        assert keel.result(deferred)["status"] == "READY"
+    assert gauges, "the worker published no gauges"
     for line in lines:
         assert_valid_emf(line)
-    assert gauges[-1][constants.QUEUED_WORK] == 1
+    assert (gauges[-1][constants.QUEUED_TASKS], gauges[-1][constants.QUEUED_WORK]) == (0, 0)
     assert gauges[-1][constants.METRIC_SERVICE_DIMENSION] == "keel-test-worker"

@@ -208,11 +208,19 @@ def task_retry(*, task_id: str) -> TaskRecord:
 
 
 def task_gauges() -> dict[str, float]:
-    """Tasks waiting and running, database-wide (published by keel.tasks.worker)."""
-    from django.db.models import Count
+    """Tasks waiting to start now and running, database-wide (published by keel.tasks.worker).
+
+    A task deferred to a later ``run_after`` is not waiting yet: the worker service scales
+    on this count (QueuedWork), and a task due tomorrow needs no worker today.
+    """
+    from django.db.models import Count, Q
 
     counts = dict(
-        TaskRecord.objects.filter(status__in=[TaskStatus.READY, TaskStatus.RUNNING])
+        TaskRecord.objects.filter(
+            Q(status=TaskStatus.RUNNING)
+            | Q(status=TaskStatus.READY)
+            & (Q(run_after__isnull=True) | Q(run_after__lte=timezone.now()))
+        )
         .values_list("status")
         .annotate(count=Count("id"))
         .order_by()
