@@ -2,8 +2,8 @@
 
 Autoscaling ends a task as a deploy does, with SIGTERM to the task's first process (the
 ``keel worker`` supervisor, keel.runtime.worker_processes). Both of its processes stop
-taking work and finish their steps in flight; the runs they held resume on the task that
-stays, from their last completed step, and every step's side effect happens once.
+taking work and finish their steps in flight; the runs they held resume on the other
+task from their last completed step, and every step's side effect happens once.
 """
 
 from __future__ import annotations
@@ -38,10 +38,12 @@ def test_sigterm_to_a_two_process_worker_task_mid_run_loses_no_run_and_no_step(
             60,
             "the runs never got going",
         )
-        staying = keel.start_worker(WORKER_PROCESSES="2")
         leaving.signal(signal.SIGTERM)
         exit_code = leaving.wait(40)
         assert exit_code == 0, leaving.log()[-3000:]
+        # The task that stays (already running in production; started here after, so
+        # that no run can have moved to it before the signal).
+        staying = keel.start_worker(WORKER_PROCESSES="2")
         finished = keel.wait_runs(runs, timeout=120)
         assert staying.process is not None
         assert staying.process.poll() is None

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,9 @@ CHANNEL = "keel_queue_wake"
 #: The shortest time between two wakes from the SQLite file (a burst of writes wakes the
 #: queues once per gap, not once per write), and the interval of the ``stat`` fallback.
 SQLITE_WAKE_GAP = 0.01
+#: The shortest time between two woken polls of one queue (an idle queue's first wake
+#: polls at once).
+MINIMUM_POLL_GAP = 0.005
 #: Seconds the listener waits before reconnecting after it lost its connection.
 RECONNECT_DELAY = 1.0
 
@@ -128,6 +132,7 @@ class WakeableStop:
     def __init__(self, stop: threading.Event, wake: threading.Event) -> None:
         self._stop = stop
         self._wake = wake
+        self._polled_at = 0.0
 
     def is_set(self) -> bool:
         return self._stop.is_set()
@@ -138,7 +143,13 @@ class WakeableStop:
 
     def wait(self, timeout: float | None = None) -> bool:
         if self._wake.wait(timeout):
+            # Under load every enqueue and every finish wakes the queue; one poll per
+            # gap takes them all (a poll of a partitioned queue is a query per owner).
+            pause = self._polled_at + MINIMUM_POLL_GAP - time.monotonic()
+            if pause > 0:
+                self._stop.wait(pause)
             self._wake.clear()
+        self._polled_at = time.monotonic()
         return self._stop.is_set()
 
 
