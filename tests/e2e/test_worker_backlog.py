@@ -37,7 +37,7 @@ def test_queued_work_is_the_runs_waiting_in_the_database(tmp_path: Path) -> None
     with cluster(tmp_path, users=["ada"], AGENT_RUNS_PER_USER="1", METRICS_INTERVAL="0.5") as keel:
         worker = keel.start_worker()
         ids = [
-            keel.create_run("ada", prompt=f"backlog-{index}", steps=30, step_delay=1.0)["id"]
+            keel.create_run("ada", prompt=f"backlog-{index}", steps=20, step_delay=2.0)["id"]
             for index in range(4)
         ]
         keel.wait_runs([("ada", ids[0])], statuses={"running"}, timeout=60)
