@@ -1,4 +1,4 @@
-"""The pieces issue 20 added to the harness: the flood's memory, idle CPU, N worker processes."""
+"""The harness's flood memory, idle-CPU and worker-processes pieces (no timings)."""
 
 from __future__ import annotations
 
