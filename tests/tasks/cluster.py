@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,6 +16,15 @@ from tests.agents.cluster import system_database_dropped
 from tests.processes import KeelProcess, base_environment, keel_web, run_keel, scratch_database
 
 FINISHED = {"SUCCESSFUL", "FAILED"}
+
+#: Run by ``keel manage shell``: each workflow of one task queue as DBOS recorded it.
+QUEUE_WORKFLOWS = """
+import json
+from keel.tasks.services import dbos_queue_name
+from keel.tasks.system_database import client
+found = client().list_workflows(queue_name=dbos_queue_name(backend="default", queue_name=%r))
+print(json.dumps([[w.workflow_id, w.executor_id, w.dequeued_at, w.completed_at] for w in found]))
+"""
 
 
 @dataclass
@@ -80,6 +90,15 @@ class TaskCluster:
             if len(parts) == 3 and parts[2]:  # a line being written is skipped
                 found.append((parts[0], parts[1], float(parts[2])))
         return found
+
+    def queue_workflows(self, queue_name: str) -> list[dict[str, Any]]:
+        """The workflows of a task queue as DBOS recorded them: when each was dequeued
+        (its queue's limits are counted on this database-clock time) and completed."""
+        result = run_keel(["manage", "shell", "-c", QUEUE_WORKFLOWS % queue_name], self.environment)
+        assert result.returncode == 0, result.stdout + result.stderr
+        rows = json.loads(result.stdout.strip().splitlines()[-1])
+        keys = ("workflow_id", "executor_id", "dequeued_at", "completed_at")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def stop(self) -> None:
         for worker in self.workers:

@@ -75,6 +75,19 @@ def audited(label: str, seconds: float) -> None:
     record(label, "end")
 
 
+@task
+def gated(label: str, gate: str) -> None:
+    """Hold a slot of its queue until the file ``gate`` exists (the test creates it once it
+    has seen what it waits for); the side effects name the worker process."""
+    record(label, f"start:{os.getpid()}")
+    deadline = time.monotonic() + 120
+    while not os.path.exists(gate):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{label}: the gate {gate} was never opened")
+        time.sleep(0.05)
+    record(label, f"end:{os.getpid()}")
+
+
 @task(max_age=1)
 def perishable(label: str) -> str:
     """Must start within a second of being enqueued, or not at all."""
