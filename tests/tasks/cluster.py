@@ -35,7 +35,10 @@ class TaskCluster:
     side_effect_log: Path
     workers: list[KeelProcess] = field(default_factory=list)
 
-    def start_worker(self, timeout: float = 30.0, **overrides: str) -> KeelProcess:
+    def start_worker(
+        self, timeout: float = 30.0, wait: bool = True, **overrides: str
+    ) -> KeelProcess:
+        """Start ``keel worker``; unless ``wait`` is false, wait until it has launched DBOS."""
         index = len(self.workers)
         worker = KeelProcess(
             args=["worker"],
@@ -43,13 +46,17 @@ class TaskCluster:
             log_path=self.log_dir / f"worker-{index}.log",
         ).start()
         self.workers.append(worker)
+        if wait:
+            self.wait_started(worker, timeout)
+        return worker
+
+    def wait_started(self, worker: KeelProcess, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while '"worker started"' not in worker.log():
             assert worker.process is not None
             if worker.process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"worker did not start:\n{worker.log()[-4000:]}")
             time.sleep(0.05)
-        return worker
 
     def enqueue(self, task: str, *args: Any, **options: Any) -> str:
         body = {"task": task, "args": list(args), **options}
