@@ -1,11 +1,10 @@
 """Tasks survive their worker being killed (SIGKILL), on another worker, steps kept.
 
-One database, twenty kills: each time a sync and an async task have completed a step
-and are inside the next one on the only worker, that worker is SIGKILLed. A new worker
-(a new executor), started once the victim has taken both tasks so that only recovery
-can bring them to it, must resume both within 45 s; it is the next victim once they
-have finished. Each step writes a start and a done line outside DBOS: a step done
-before a kill must appear exactly once in the end.
+One database, twenty kills: each time a sync and an async task have completed step 1
+and are held inside step 2 on the only worker (tests.tasks.durable_tasks.held), that
+worker is SIGKILLed, so the kill lands mid-step by construction, not by timing. A new
+worker (a new executor) must resume both within 45 s, without running step 1 again;
+once they have finished it is the next victim.
 """
 
 from __future__ import annotations
@@ -22,8 +21,10 @@ from tests.tasks.cluster import TaskCluster, task_cluster
 pytestmark = pytest.mark.e2e
 
 KILLS = 20
-STEPS = 4
-STEP_DELAY = 0.8
+STEPS = 3
+#: The step each task is held in, and killed in: the steps before it are completed.
+KILLED_STEP = 2
+STEP_DELAY = 0.2
 #: What each task returns: the sum of its step numbers.
 TOTAL = sum(range(1, STEPS + 1))
 
@@ -37,33 +38,10 @@ def wait_for(condition, timeout: float, message: str) -> float:  # type: ignore[
     return time.monotonic()
 
 
-def begun(keel: TaskCluster, labels: list[str]) -> bool:
-    """True once every task has started its first step (a worker has taken it)."""
-    return set(labels) <= {
-        label for label, what, _ in keel.side_effects() if what == "step-1-start"
-    }
-
-
-def inside_a_step(keel: TaskCluster, labels: list[str]) -> bool:
-    """True when every task is well inside a step's sleep, with a completed step before
-    it and steps left after it.
-
-    As in the agents' SIGKILL test: never kill in the milliseconds between a step's side
-    effect and its checkpoint, where at-least-once rightly runs the step again.
-    """
-    latest: dict[str, tuple[int, str, float]] = {}
-    for label, what, at in keel.side_effects():
-        if label in labels:
-            number = int(what.split("-")[1])
-            latest[label] = max(latest.get(label, (0, "", 0.0)), (number, what, at))
-    now = time.time()
-    return all(
-        label in latest
-        and latest[label][1].endswith("-start")
-        and 2 <= latest[label][0] < STEPS
-        and 0.05 <= now - latest[label][2] <= STEP_DELAY - 0.25
-        for label in labels
-    )
+def held_in_step(keel: TaskCluster, labels: list[str]) -> bool:
+    """True once every task has begun the held step (and so waits inside it)."""
+    begun = {label for label, what, _ in keel.side_effects() if what == f"step-{KILLED_STEP}-start"}
+    return set(labels) <= begun
 
 
 def done_steps(keel: TaskCluster) -> Counter[tuple[str, int]]:
@@ -85,6 +63,7 @@ def test_tasks_resume_on_a_new_worker_after_each_of_20_sigkills_without_repeatin
         resume_seconds: list[float] = []
         steps_done_at_kill: list[int] = []
         for kill in range(KILLS):
+            keel.hold(KILLED_STEP)
             labels = [f"k{kill}sync", f"k{kill}async"]
             labels_by_kill.append(labels)
             ids = [
@@ -92,15 +71,15 @@ def test_tasks_resume_on_a_new_worker_after_each_of_20_sigkills_without_repeatin
                 keel.enqueue("async_counted", labels[1], STEPS, STEP_DELAY),
             ]
             all_ids += ids
-            wait_for(lambda labels=labels: begun(keel, labels), 30, "the tasks never started")
-            # Booting while the victim works keeps the test short; the tasks are the
-            # victim's already, so the newcomer gets them only by recovering them.
+            wait_for(lambda labels=labels: held_in_step(keel, labels), 60, "tasks not held")
+            # The tasks are the victim's now: the successor gets them only by recovering
+            # them. It boots while the victim is judged dead, which keeps the test short.
             successor = keel.start_worker(wait=False)
-            wait_for(lambda labels=labels: inside_a_step(keel, labels), 30, "no kill window")
             killed_at = time.monotonic()
             victim.signal(signal.SIGKILL)
             before = done_steps(keel)
             assert victim.wait(10) == -signal.SIGKILL
+            keel.hold(None)
             keel.wait_started(successor)
             victim = successor
             for label in labels:
@@ -130,8 +109,9 @@ def test_tasks_resume_on_a_new_worker_after_each_of_20_sigkills_without_repeatin
     for labels in labels_by_kill:
         for label in labels:
             assert [effects[(label, step)] for step in range(1, STEPS + 1)] == [1] * STEPS, label
-    # Every kill came after a completed step, so each kill proved one was not run again.
-    assert min(steps_done_at_kill) >= 1
+    # Every kill came after exactly the steps before the held one: each proved they were
+    # not run again.
+    assert steps_done_at_kill == [KILLED_STEP - 1] * 2 * KILLS
     assert max(resume_seconds) < 45
     print(
         f"{KILLS} SIGKILLs, {len(all_ids)} tasks: resumed after max {max(resume_seconds):.1f} s, "

@@ -98,6 +98,17 @@ class TaskCluster:
                 found.append((parts[0], parts[1], float(parts[2])))
         return found
 
+    def hold(self, step: int | None) -> None:
+        """Hold every counted task inside its ``step`` (None: release them)."""
+        hold = Path(f"{self.side_effect_log}.hold")
+        if step is None:
+            hold.unlink(missing_ok=True)
+            return
+        # Written beside and renamed over: a step never reads half a number.
+        partial = hold.with_suffix(".partial")
+        partial.write_text(str(step))
+        partial.replace(hold)
+
     def queue_workflows(self, queue_name: str) -> list[dict[str, Any]]:
         """The workflows of a task queue as DBOS recorded them: when each was dequeued
         (its queue's limits are counted on this database-clock time) and completed."""
