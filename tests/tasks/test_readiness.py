@@ -8,7 +8,7 @@ DBOS system database) may be red in-process; each test reads the ``tasks`` entry
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -24,17 +24,23 @@ from keel.tasks.readiness import check_task_queues
 pytestmark = pytest.mark.django_db
 
 
+def forget_task_backends() -> None:
+    """Make Django build the task backends from ``TASKS`` again (it caches them)."""
+    task_backends.__dict__.pop("settings", None)
+    task_backends._settings = None
+    task_backends._connections = Local()
+
+
 @pytest.fixture
-def tasks_setting(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], None]:
-    """Replace ``TASKS`` and the backends Django built from it (it caches them)."""
+def tasks_setting(settings: Settings) -> Iterator[Callable[[Any], None]]:
+    """Replace ``TASKS`` for one test; the next one builds the project's backends again."""
 
     def configure(value: Any) -> None:
         settings.TASKS = value
-        monkeypatch.setattr(task_backends, "_settings", None)
-        monkeypatch.setattr(task_backends, "_connections", Local())
-        monkeypatch.delitem(task_backends.__dict__, "settings", raising=False)
+        forget_task_backends()
 
-    return configure
+    yield configure
+    forget_task_backends()
 
 
 def tasks_check(client: Client) -> tuple[int, dict[str, Any]]:
