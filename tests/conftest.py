@@ -17,6 +17,7 @@ SLOWEST_FIRST = (
     "tests/test_readme.py",
     "tests/e2e/test_preflight.py",
     "tests/e2e/test_container_contract.py",
+    "tests/e2e/test_tasks_durability.py",
     "tests/e2e/test_runs_durability.py",
     "tests/e2e/test_agent_providers.py",
     "tests/e2e/test_runs.py",

@@ -18,10 +18,19 @@ from example.settings import TASKS as EXAMPLE_TASKS
 ROOT_URLCONF = "tests.urls"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# A queue for the concurrency audit: at most two of its tasks at once, across workers.
+# Queues for the limit audits (tests/e2e/test_tasks_limits.py): "tests-audit" at most
+# two of its tasks at once across workers, "tests-per-worker" two on each worker,
+# "tests-rate" three starts a second, "tests-serial" one at a time on a worker.
 _tasks: Any = copy.deepcopy(EXAMPLE_TASKS)
-_tasks["default"]["QUEUES"].append("tests-audit")
-_tasks["default"]["OPTIONS"]["queues"]["tests-audit"] = {"concurrency": 2, "worker_concurrency": 2}
+_tasks["default"]["OPTIONS"]["queues"].update(
+    {
+        "tests-audit": {"concurrency": 2, "worker_concurrency": 2},
+        "tests-per-worker": {"worker_concurrency": 2},
+        "tests-rate": {"rate_limit": {"limit": 3, "period": 1}},
+        "tests-serial": {"worker_concurrency": 1},
+    }
+)
+_tasks["default"]["QUEUES"] += ["tests-audit", "tests-per-worker", "tests-rate", "tests-serial"]
 TASKS = _tasks
 
 # Lambda handlers run unchanged (keel.lambdas, docs/lambdas.md): the handlers of

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +17,15 @@ from tests.processes import KeelProcess, base_environment, keel_web, run_keel, s
 
 FINISHED = {"SUCCESSFUL", "FAILED"}
 
+#: Run by ``keel manage shell``: each workflow of one task queue as DBOS recorded it.
+QUEUE_WORKFLOWS = """
+import json
+from keel.tasks.services import dbos_queue_name
+from keel.tasks.system_database import client
+found = client().list_workflows(queue_name=dbos_queue_name(backend="default", queue_name=%r))
+print(json.dumps([[w.workflow_id, w.executor_id, w.dequeued_at, w.completed_at] for w in found]))
+"""
+
 
 @dataclass
 class TaskCluster:
@@ -25,7 +35,10 @@ class TaskCluster:
     side_effect_log: Path
     workers: list[KeelProcess] = field(default_factory=list)
 
-    def start_worker(self, timeout: float = 30.0, **overrides: str) -> KeelProcess:
+    def start_worker(
+        self, timeout: float = 30.0, wait: bool = True, **overrides: str
+    ) -> KeelProcess:
+        """Start ``keel worker``; unless ``wait`` is false, wait until it has launched DBOS."""
         index = len(self.workers)
         worker = KeelProcess(
             args=["worker"],
@@ -33,8 +46,12 @@ class TaskCluster:
             log_path=self.log_dir / f"worker-{index}.log",
         ).start()
         self.workers.append(worker)
-        worker.wait_worker_started(timeout)
+        if wait:
+            self.wait_started(worker, timeout)
         return worker
+
+    def wait_started(self, worker: KeelProcess, timeout: float = 30.0) -> None:
+        worker.wait_worker_started(timeout)
 
     def enqueue(self, task: str, *args: Any, **options: Any) -> str:
         body = {"task": task, "args": list(args), **options}
@@ -75,6 +92,26 @@ class TaskCluster:
             if len(parts) == 3 and parts[2]:  # a line being written is skipped
                 found.append((parts[0], parts[1], float(parts[2])))
         return found
+
+    def hold(self, step: int | None) -> None:
+        """Hold every counted task inside its ``step`` (None: release them)."""
+        hold = Path(f"{self.side_effect_log}.hold")
+        if step is None:
+            hold.unlink(missing_ok=True)
+            return
+        # Written beside and renamed over: a step never reads half a number.
+        partial = hold.with_suffix(".partial")
+        partial.write_text(str(step))
+        partial.replace(hold)
+
+    def queue_workflows(self, queue_name: str) -> list[dict[str, Any]]:
+        """The workflows of a task queue as DBOS recorded them: when each was dequeued
+        (its queue's limits are counted on this database-clock time) and completed."""
+        result = run_keel(["manage", "shell", "-c", QUEUE_WORKFLOWS % queue_name], self.environment)
+        assert result.returncode == 0, result.stdout + result.stderr
+        rows = json.loads(result.stdout.strip().splitlines()[-1])
+        keys = ("workflow_id", "executor_id", "dequeued_at", "completed_at")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def stop(self) -> None:
         for worker in self.workers:

@@ -22,9 +22,24 @@ def record(label: str, what: str) -> None:
         log.write(f"{label} {what} {time.time():.3f}\n")
 
 
+def held(number: int) -> bool:
+    """True while ``<log>.hold`` names step ``number``: its calls wait inside the step.
+
+    So a test kills a worker mid-step by construction (tests.tasks.cluster.hold), never
+    in the moment between a step's side effect and DBOS checkpointing it.
+    """
+    try:
+        with open(os.environ["TASKS_SIDE_EFFECT_LOG"] + ".hold") as hold:
+            return hold.read().strip() == str(number)
+    except FileNotFoundError:
+        return False
+
+
 @step
 def counted_step(label: str, number: int, delay: float) -> int:
     record(label, f"step-{number}-start")
+    while held(number):
+        time.sleep(0.05)
     time.sleep(delay)
     record(label, f"step-{number}-done")
     return number
@@ -39,6 +54,9 @@ def counted(label: str, steps: int, step_delay: float) -> int:
 @step
 async def async_counted_step(label: str, number: int, delay: float) -> int:
     await asyncio.to_thread(record, label, f"step-{number}-start")
+    # The hold is a file the test process removes: there is no event to wait on.
+    while await asyncio.to_thread(held, number):  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
     await asyncio.sleep(delay)
     await asyncio.to_thread(record, label, f"step-{number}-done")
     return number
@@ -73,6 +91,19 @@ def audited(label: str, seconds: float) -> None:
     record(label, "start")
     time.sleep(seconds)
     record(label, "end")
+
+
+@task
+def gated(label: str, gate: str) -> None:
+    """Hold a slot of its queue until the file ``gate`` exists (the test creates it once it
+    has seen what it waits for); the side effects name the worker process."""
+    record(label, f"start:{os.getpid()}")
+    deadline = time.monotonic() + 120
+    while not os.path.exists(gate):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{label}: the gate {gate} was never opened")
+        time.sleep(0.05)
+    record(label, f"end:{os.getpid()}")
 
 
 @task(max_age=1)

@@ -24,6 +24,7 @@ TASKS = {
         "async_counted",
         "flaky",
         "audited",
+        "gated",
         "marked",
         "perishable",
         "with_context",
@@ -41,6 +42,8 @@ def enqueue(request: HttpRequest) -> JsonResponse:
     task = TASKS[body["task"]]
     if "run_after_in" in body:
         task = task.using(run_after=timezone.now() + timedelta(seconds=body["run_after_in"]))
+    if "queue_name" in body:
+        task = task.using(queue_name=body["queue_name"])
     if "priority" in body:
         task = task.using(priority=body["priority"])
     if body.get("rollback"):

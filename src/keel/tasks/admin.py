@@ -21,6 +21,7 @@ class TaskRecordAdmin(admin.ModelAdmin):
         "queue_name",
         "status",
         "attempt_count",
+        "last_error",
         "created_at",
         "finished_at",
     ]
@@ -34,13 +35,23 @@ class TaskRecordAdmin(admin.ModelAdmin):
     def attempt_count(self, record: TaskRecord) -> int:
         return record.attempts
 
+    @admin.display(description="last error")
+    def last_error(self, record: TaskRecord) -> str:
+        """The exception class of the latest failed attempt (its traceback: the record)."""
+        return record.errors[-1]["exception_class_path"] if record.errors else ""
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Retry the selected failed tasks")
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        # Records are never edited here, so the model's change permission is free to mean
+        # "may send tasks back to the workers": viewing alone must not re-run side effects.
+        return request.user.has_perm(f"{TaskRecord._meta.app_label}.change_taskrecord")
+
+    @admin.action(description="Retry the selected failed tasks", permissions=["retry"])
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[TaskRecord]) -> None:
         retried = 0
         for record in queryset.filter(status=TaskStatus.FAILED):
