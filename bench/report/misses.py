@@ -55,15 +55,10 @@ MISSES = {
         "and logs in Rust. Not yet tried: granian as keel's server for the API half.",
     ],
     "idle CPU": [
-        "The worker's wake-up (LISTEN/NOTIFY instead of polling) is the other half of "
-        "issue 20, on its own branch; this run measured `keel worker` before it landed. "
-        "The earlier measurement (issue 20): 0.86 s of CPU every 10 s, DBOS's queue threads "
-        "polling every 0.05 s.",
+        "Since 2026-12-01 the worker's queue threads sleep until woken (LISTEN/NOTIFY on PostgreSQL, inotify on SQLite) instead of polling every 0.05 s (0.86 s of CPU every 10 s before). What is left when idle is DBOS's own 1-second loops (its background jobs, its queue manager, its internal queue's poll) and, in the example project, the rate-limited `webhooks` queue, which must look once per limit period.",
     ],
     "first token": [
-        "First token is dispatch plus the run's first event: it moves with the dispatch "
-        "row below (a run waits in DBOS's polled queue) and with the load on the machine "
-        "(this run: load average in the table above).",
+        "First token is dispatch plus the agent's first step and its event: with dispatch at ~25 ms (the row below) and an event reaching the client in ~5 ms on PostgreSQL (the streaming row), what is left is the run's own start (`run_start`, the first model request of the scripted model, its first event written and NOTIFYed). It moves with dispatch and with the load on the machine (load average in the table above).",
     ],
     "API": [
         "py-spy `--gil` profiles of one `keel web` worker at full API load, SQLite, "
@@ -81,43 +76,12 @@ MISSES = {
         "ratio moves by ±15 % between runs.",
     ],
     "dispatch": [
-        "Timestamps of the same runs (AgentRun.created_at → DBOS "
-        "`workflow_status.created_at` → `started_at_epoch_ms` → AgentRun.started_at), "
-        "medians of 15 runs on PostgreSQL before the changes below: recording and "
-        "enqueueing 5-9 ms, waiting in the DBOS queue 23-57 ms, dequeue → `run_start` "
-        "11-30 ms.",
-        "- Queue wait: `keel worker` polls its database-backed, partitioned queue "
-        "(`AGENT_QUEUE_POLLING_INTERVAL` 0.05 s). One poll cycle is ~5 round trips plus "
-        "~5 per owner with queued runs (`get_queue` reload, `get_queue_partitions`, then "
-        "per partition a pending count, version check, select and claim). At 0.01 s "
-        "polling the median wait only fell to ~20 ms: the cycle's own queries dominate. "
-        "Done: the worker's DBOS engine no longer pings before every checkout on "
-        "PostgreSQL (`db_engine_kwargs`, src/keel/runtime/worker.py; 11 % of the queue "
-        "thread's wall time was `do_ping`); tests/reliability proves a restarted "
-        "database is still survived.",
-        "- Dequeue → start: `run_start` was 7 round trips. Done: the run's changed fields "
-        "and its `last_sequence` are one UPDATE (`_append` in src/keel/agents/services.py), "
-        "so BEGIN, SELECT … FOR UPDATE, UPDATE, INSERT event, SELECT pg_notify, COMMIT. "
-        "Left: one conditional `UPDATE … RETURNING` in place of the SELECT and UPDATE, "
-        "and `pg_notify` folded into the INSERT (`WITH e AS (INSERT … RETURNING run_id) "
-        "SELECT pg_notify(…) FROM e`), which needs raw SQL.",
+        "Measured on 2026-12-01 (issue 20) with the worker's queue threads asleep until woken: on PostgreSQL a trigger on DBOS's `workflow_status` NOTIFYs `keel_queue_wake` when work is enqueued or a slot frees, on SQLite inotify watches the system database's WAL; the 5 s poll is only a safety net (src/keel/tasks/queue_wake.py, ADR 0002). The issue's baseline was 52 ms (PostgreSQL) and 59 ms (SQLite) with a 0.05 s poll; SQLite now meets its 50 ms target.",
+        "- What is left on PostgreSQL (~25 ms): one woken DBOS claim cycle (~5 round trips plus ~5 per owner with queued runs: `get_queue_partitions`, then per partition a pending count, version check, select and claim; at most one woken poll per 5 ms per queue), then dequeue → `run_start` (BEGIN, SELECT … FOR UPDATE, UPDATE, INSERT event, pg_notify, COMMIT). Not yet tried: one conditional `UPDATE … RETURNING` with `pg_notify` folded into the INSERT (raw SQL), and claiming for the woken partition only instead of DBOS's whole cycle (deeper into DBOS internals).",
     ],
     "throughput": [
-        "The worker is the limit, not the enqueuing client: ~10 ms of Python per no-op run "
-        "on one core (the GIL) before the changes below, where raw DBOS in the same run "
-        "needs ~5 ms; the process is CPU-bound (/proc utime + stime over a 300-run burst). "
-        "A py-spy `--gil` profile of a burst: keel's `run_start` + `run_finish` held the "
-        "GIL 43 % of the time (the Django ORM building and compiling ~10 statements per "
-        "run), DBOS's queue thread 21 %, the event loop 9 %, DBOS's checkpoints ~3 %.",
-        "- Spreading the burst over 1, 10 or 50 owners, `AGENT_RUNS_PER_USER` 1, 3, 20 or "
-        "100, or `AGENT_WORKER_CONCURRENCY` 100 all stayed inside the same band: the "
-        "process is CPU-bound, not waiting on limits.",
-        "- Done: one UPDATE per status change instead of two, no `pg_notify` for a run's "
-        "first event (nothing can be streaming a run that did not exist), no DBOS "
-        "pre-ping: 62 → 70 runs/s on PostgreSQL and 54 → 78 on SQLite in the runs of "
-        "2026-11-26. Left: raw SQL for `run_start`/`run_finish` (`UPDATE … RETURNING`) to "
-        "skip most of the ORM's per-call query building. Past that the ceiling is DBOS's "
-        "own ~5 ms per workflow (raw DBOS ~200/s here), so 200 runs/s through keel needs a "
-        "second worker process per task.",
+        "A py-spy `--gil` profile on 2026-12-01 of one worker draining 300 queued no-op runs on PostgreSQL: DBOS's queue thread claiming work 31 % of the GIL, DBOS's workflow machinery (status rows, checkpoints, the executor) 25 %, keel's `run_start` 12 % and `run_finish` 11 % (43 % together in the earlier profile). The process is CPU-bound (/proc utime + stime over the burst), not waiting on limits: spreading the burst over 1, 10 or 50 owners or raising `AGENT_WORKER_CONCURRENCY` stayed inside the same band.",
+        "- Two worker processes per task (`WORKER_PROCESSES=2`, the rows above) did not raise it on this machine: the benchmark's client, PostgreSQL and both processes share two cores, so the second process takes CPU the first was using. On a 2-vCPU Fargate task the database is elsewhere; that case is not measured here.",
+        "- Not met by a wide margin against Celery (a Redis list pop and an ack per job, no durable state): a keel run is a DBOS workflow with its status, input and output checkpointed in the database plus keel's run row and events. Left to try: raw SQL for `run_start`/`run_finish`; fewer DBOS round trips per no-op workflow.",
     ],
 }

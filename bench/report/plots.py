@@ -188,7 +188,10 @@ def draw_bars(axis: Axes, panel: Panel, *, horizontal: bool = False) -> None:
     else:
         drawn = axis.bar(labels, values, color=colours, yerr=errors, capsize=3)
         axis.set_ylabel(panel.axis)
-        axis.tick_params(axis="x", labelsize=7)
+        # Slanted: ten labels such as "keel, 2 processes" do not fit side by side.
+        axis.tick_params(axis="x", labelsize=7, labelrotation=30)
+        for tick in axis.get_xticklabels():
+            tick.set_horizontalalignment("right")
         line = axis.axhline
     if panel.log:
         (axis.set_xscale if horizontal else axis.set_yscale)("log")
