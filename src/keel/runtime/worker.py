@@ -84,6 +84,9 @@ def run_worker() -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    # A supervised child starts with them blocked (worker_processes.STOP_SIGNALS); one
+    # that arrived during start-up is delivered to the handler now.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, worker_processes.STOP_SIGNALS)
     for service in services:
         service.start()
     stop.wait()

@@ -65,15 +65,27 @@ def _drain_when_orphaned() -> None:
 
 #: prctl(2): the signal a child gets when its parent dies.
 PR_SET_PDEATHSIG = 1
+#: The signals that ask a worker to drain. A child starts with them blocked and unblocks
+#: them once its handler is in place (keel.runtime.worker.run_worker): a SIGTERM passed on
+#: while it is still importing Django waits for the handler instead of killing it by the
+#: default action (status -15, and the supervisor's exit 1) — ECS may stop a task at any
+#: moment of its start.
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 
 
 def _spawn(index: int) -> subprocess.Popen[bytes]:
     environment = {**os.environ, CHILD_VARIABLE: str(index)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "keel.runtime.cli", "worker"],
-        env=environment,
-        preexec_fn=_drain_when_orphaned if sys.platform == "linux" else None,
-    )
+    # The child inherits the signal mask across fork and exec; the supervisor's own is
+    # restored at once (a stop signal sent meanwhile is delivered then, not lost).
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "keel.runtime.cli", "worker"],
+            env=environment,
+            preexec_fn=_drain_when_orphaned if sys.platform == "linux" else None,
+        )
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def supervise(count: int, *, graceful_timeout: float) -> int:
