@@ -22,6 +22,15 @@ This is the one module that reaches into DBOS's queue thread (ADR 0002): DBOS lo
 installed here hands it a stop event whose ``wait`` also returns on a wake. Everything
 else, the claim queries with their partitions, per-user and per-queue limits, is DBOS's
 own and unchanged.
+
+One more wrapper keeps DBOS's per-worker limit (``worker_concurrency``) true when polls
+follow each other within milliseconds. A poll counts this worker's load from DBOS's
+in-process set of running workflows, which a claimed workflow joins only once it starts
+on the executor's thread pool; DBOS's own polls are a second apart, far longer than that.
+A woken poll could come first and claim again over the limit (seen in CI: two tasks of a
+``worker_concurrency`` 1 queue running at once, out of priority order). So each claimed
+workflow's dispatch (``dbos._queue.execute_dequeued_workflow``) returns only once the
+workflow has joined that set, or ``REGISTER_WAIT`` has passed.
 """
 
 from __future__ import annotations
@@ -46,6 +55,10 @@ SQLITE_WAKE_GAP = 0.01
 #: The shortest time between two woken polls of one queue (an idle queue's first wake
 #: polls at once).
 MINIMUM_POLL_GAP = 0.005
+#: Longest wait for a dispatched workflow to join DBOS's running set before the queue
+#: thread polls again (it takes milliseconds; the bound only keeps a stuck pool from
+#: stopping the queue).
+REGISTER_WAIT = 5.0
 #: Seconds the listener waits before reconnecting after it lost its connection.
 RECONNECT_DELAY = 1.0
 
@@ -182,8 +195,55 @@ def install(*, safety_poll: float) -> Waker:
         original(WakeableStop(stop_event, wake), dbos, queue)
 
     _queue.queue_worker_thread = queue_worker_thread
+    _queue.execute_dequeued_workflow = _dispatch_counted(_queue.execute_dequeued_workflow)
     _installed = waker
     return waker
+
+
+def _dispatch_counted(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap DBOS's dispatch of a claimed workflow: return once it counts as running."""
+    joined: dict[str, threading.Event] = {}
+    lock = threading.Lock()
+    watched: set[int] = set()
+
+    def watch(active: Any) -> None:
+        # DBOS's running set (one per DBOS instance): note each workflow as it joins.
+        with lock:
+            if id(active) in watched:
+                return
+            watched.add(id(active))
+        add = active.add
+
+        def add_noted(key: str, *args: Any, **kwargs: Any) -> Any:
+            entry = add(key, *args, **kwargs)
+            with lock:
+                event = joined.get(key)
+            if event is not None:
+                event.set()
+            return entry
+
+        active.add = add_noted
+
+    def execute_dequeued_workflow(dbos: Any, status: Any, owner_xid: str) -> Any:
+        watch(dbos._active_workflows_set)
+        workflow_id = status["workflow_uuid"]
+        event = threading.Event()
+        with lock:
+            joined[workflow_id] = event
+        try:
+            handle = original(dbos, status, owner_xid)
+            if not event.wait(REGISTER_WAIT):
+                logger.warning(
+                    "workflow %s had not started %.0f s after its dispatch",
+                    workflow_id,
+                    REGISTER_WAIT,
+                )
+            return handle
+        finally:
+            with lock:
+                joined.pop(workflow_id, None)
+
+    return execute_dequeued_workflow
 
 
 class Listener:
