@@ -2,8 +2,10 @@
 
 Each system gets one worker process with its defaults on the same machine, and the
 same enqueuing client process (bench.dispatch_client): Celery with the Redis broker,
-django-tasks-db's ``db_worker``, raw DBOS with a queue, and keel's service layer
-(``run_create`` in the client, ``keel worker`` running the ``bench-noop`` agent).
+django-tasks-db's ``db_worker``, raw DBOS with a queue, keel.tasks (the same no-op
+Django task as django-tasks-db's on keel's durable backend, run by ``keel worker``) and
+keel's service layer (``run_create`` in the client, ``keel worker`` running the
+``bench-noop`` agent).
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ PYTHON = sys.executable
 #: keel's worker processes per task in the second keel row: one per vCPU of a 2-vCPU
 #: task (``WORKER_PROCESSES``, read by ``keel worker``).
 KEEL_PROCESSES = 2
+#: The settings that put bench.django_jobs.noop on keel's backend (keel.tasks).
+KEEL_TASKS_SETTINGS = "bench.keel_tasks_settings"
+
+
+def is_keel_row(row: dict[str, Any]) -> bool:
+    """keel's own rows (agent runs and keel.tasks), the ones the report highlights."""
+    return row["system"] in ("keel", "keel.tasks")
 
 
 def system_label(row: dict[str, Any]) -> str:
@@ -57,6 +66,7 @@ def worker(system: str, environment: dict[str, str]) -> Service:
         "django-tasks-db": [str(BIN / "keel"), "manage", "db_worker"],
         "dbos": [PYTHON, "-m", "bench.dbos_app"],
         "keel": [str(BIN / "keel"), "worker"],
+        "keel.tasks": [str(BIN / "keel"), "worker"],
     }[system]
     return Service(
         name=f"dispatch-{system}-{uuid.uuid4().hex[:6]}", argv=argv, environment=environment
@@ -125,6 +135,27 @@ def databases(bench: Run) -> Iterator[list[tuple[str, dict[str, str], str]]]:
             drop_postgres_database(dbos_name)
 
 
+def systems(bench: Run, environment: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
+    """(system, worker and client environment) measured on one database, in table order."""
+    # Smoke runs keep keel's own paths (and Celery, measured once): as in server_modes,
+    # the full run is where every alternative is compared.
+    alternatives = [
+        (system, environment) for system in bench.pick(full=("django-tasks-db", "dbos"), smoke=())
+    ]
+    keel_tasks = {
+        **environment,
+        "DJANGO_SETTINGS_MODULE": KEEL_TASKS_SETTINGS,
+        "WORKER_PROCESSES": "1",
+    }
+    # keel's agent runs with one worker process, then with one per vCPU of a 2-vCPU task.
+    # If ``keel worker`` ignores WORKER_PROCESSES, the second row says so by its pids.
+    agent_runs = [
+        ("keel", {**environment, "WORKER_PROCESSES": str(processes)})
+        for processes in (1, KEEL_PROCESSES)
+    ]
+    return [*alternatives, ("keel.tasks", keel_tasks), *agent_runs]
+
+
 def run(bench: Run) -> dict[str, Any]:
     started = time.monotonic()
     latency = bench.pick(full=6, smoke=2)
@@ -148,18 +179,12 @@ def run(bench: Run) -> dict[str, Any]:
                 AGENT_MODULES="bench.noop_agent",
                 **django_database,
             )
-            # Smoke runs keep keel's own path (and Celery above): as in server_modes, the
-            # full run is where every alternative is compared.
-            for system in bench.pick(full=("django-tasks-db", "dbos"), smoke=()):
+            for system, system_environment in systems(bench, environment):
                 rows.append(
-                    {"database": label, **measure(system, environment, latency, throughput)}
-                )
-            # keel with one worker process, then with one per vCPU of a 2-vCPU task. If
-            # ``keel worker`` ignores WORKER_PROCESSES, the second row says so by its pids.
-            for processes in (1, KEEL_PROCESSES):
-                keel_environment = {**environment, "WORKER_PROCESSES": str(processes)}
-                rows.append(
-                    {"database": label, **measure("keel", keel_environment, latency, throughput)}
+                    {
+                        "database": label,
+                        **measure(system, system_environment, latency, throughput),
+                    }
                 )
     for row in rows:
         print(

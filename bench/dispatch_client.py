@@ -115,6 +115,8 @@ def keel_run_rows(latency_tag: str, throughput_tag: str) -> dict[str, Any]:
 ENQUEUERS: dict[str, Callable[[], Enqueue]] = {
     "celery": celery_enqueuer,
     "django-tasks-db": django_tasks_enqueuer,
+    # The same task and ``.enqueue()``; DJANGO_SETTINGS_MODULE picks keel's backend.
+    "keel.tasks": django_tasks_enqueuer,
     "dbos": dbos_enqueuer,
     "keel": keel_enqueuer,
 }

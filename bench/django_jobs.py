@@ -1,4 +1,8 @@
-"""The no-op task for django-tasks-db (Django's task framework, database backend)."""
+"""The no-op Django task (django.tasks), on the default backend of the settings in use.
+
+bench.settings makes it django-tasks-db's (its database backend, run by ``db_worker``);
+bench.keel_tasks_settings makes it keel's (keel.tasks, run by ``keel worker``).
+"""
 
 from django.tasks import task
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.dispatch import system_label
+from bench.dispatch import is_keel_row, system_label
 from bench.report import run_targets
 from bench.report.targets import HEALTH_P99_TARGET_MS
 
@@ -68,7 +68,7 @@ def dispatch_panels(dispatch: dict[str, Any]) -> list[Panel]:
         Bar(
             f"{system_label(row)}\n{row['database']}",
             row["latency"]["p50_ms"] or 0,
-            row["system"] == "keel",
+            is_keel_row(row),
             (row["latency"]["p50_ms"] or 0, row["latency"]["p95_ms"] or 0),
         )
         for row in measured
@@ -77,7 +77,7 @@ def dispatch_panels(dispatch: dict[str, Any]) -> list[Panel]:
         Bar(
             f"{system_label(row)}\n{row['database']}",
             row["runs_per_second"] or 0,
-            row["system"] == "keel",
+            is_keel_row(row),
         )
         for row in measured
     ]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from bench import dispatch, health_under_streams, idle_cpu
+from bench import dispatch, dispatch_client, health_under_streams, idle_cpu
 from bench.harness import BENCHMARKS, Run
 from bench.processes import cpu_seconds, stat_cpu_seconds
 
@@ -70,6 +70,50 @@ def test_keel_rows_are_labelled_by_their_worker_processes():
     assert dispatch.system_label({"system": "keel", "worker_processes": 1}) == "keel"
     assert dispatch.system_label({"system": "keel", "worker_processes": 2}) == "keel, 2 processes"
     assert dispatch.system_label({"system": "celery"}) == "celery"
+    assert dispatch.system_label({"system": "keel.tasks", "worker_processes": 1}) == "keel.tasks"
+    assert [dispatch.is_keel_row({"system": name}) for name in ("keel", "keel.tasks", "dbos")] == [
+        True,
+        True,
+        False,
+    ]
+
+
+def test_keel_tasks_run_the_django_tasks_no_op_on_keels_backend_in_one_worker_process():
+    """The same task and client as django-tasks-db, keel's backend, ``keel worker``."""
+    environment = {"DJANGO_SETTINGS_MODULE": "bench.settings", "SQLITE_PATH": "x.sqlite3"}
+    full = dict(dispatch.systems(Run(smoke=False, sqlite={}, postgres=False), environment))
+    assert list(full) == ["django-tasks-db", "dbos", "keel.tasks", "keel"]
+    keel_tasks = full["keel.tasks"]
+    assert keel_tasks["DJANGO_SETTINGS_MODULE"] == "bench.keel_tasks_settings"
+    assert keel_tasks["WORKER_PROCESSES"] == "1"
+    assert keel_tasks["SQLITE_PATH"] == "x.sqlite3"
+    assert full["django-tasks-db"] == environment
+    assert dispatch.worker("keel.tasks", keel_tasks).argv[1:] == ["worker"]
+    assert dispatch_client.ENQUEUERS["keel.tasks"] is dispatch_client.django_tasks_enqueuer
+    # Smoke keeps keel's own paths only: keel.tasks, then keel's runs at 1 and 2 processes.
+    smoke = dispatch.systems(Run(smoke=True, sqlite={}, postgres=False), environment)
+    assert [(system, env["WORKER_PROCESSES"]) for system, env in smoke] == [
+        ("keel.tasks", "1"),
+        ("keel", "1"),
+        ("keel", "2"),
+    ]
+
+
+def test_the_keel_tasks_settings_put_the_no_op_on_keels_durable_backend():
+    """Checked in a child process: Django's settings are configured once per process."""
+    script = (
+        "import django; django.setup();"
+        "from bench.django_jobs import noop; from keel.tasks.backend import DurableBackend;"
+        "print(type(noop.get_backend()).__name__, isinstance(noop.get_backend(), DurableBackend))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "bench.keel_tasks_settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert output.split() == ["DurableBackend", "True"]
 
 
 def test_the_keel_worker_is_given_worker_processes(monkeypatch):

@@ -159,6 +159,7 @@ def run_results(
     keel_pg_p50: float = 8.0,
     keel_pg_rate: float = 250.0,
     keel_task_rate: float = 700.0,
+    keel_tasks_pg_p50: float = 9.0,
     keel_idle: float = 0.4,
 ) -> dict[str, Any]:
     """Return a run with keel's dispatch and run streams measured on both databases.
@@ -177,6 +178,8 @@ def run_results(
                 dispatch_row("keel", "sqlite", 35.0, 150.0, processes=2),
                 dispatch_row("keel", "postgresql", keel_pg_p50, keel_pg_rate, processes=1),
                 dispatch_row("keel", "postgresql", keel_pg_p50, keel_task_rate, processes=2),
+                dispatch_row("keel.tasks", "sqlite", 28.0, 80.0, processes=1),
+                dispatch_row("keel.tasks", "postgresql", keel_tasks_pg_p50, 240.0, processes=1),
             ],
         },
         "idle_cpu": {
