@@ -99,23 +99,6 @@ def test_keel_tasks_run_the_django_tasks_no_op_on_keels_backend_in_one_worker_pr
     ]
 
 
-def test_the_keel_tasks_settings_put_the_no_op_on_keels_durable_backend():
-    """Checked in a child process: Django's settings are configured once per process."""
-    script = (
-        "import django; django.setup();"
-        "from bench.django_jobs import noop; from keel.tasks.backend import DurableBackend;"
-        "print(type(noop.get_backend()).__name__, isinstance(noop.get_backend(), DurableBackend))"
-    )
-    output = subprocess.run(
-        [sys.executable, "-c", script],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "bench.keel_tasks_settings"},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert output.split() == ["DurableBackend", "True"]
-
-
 def test_the_keel_worker_is_given_worker_processes(monkeypatch):
     """dispatch.measure passes WORKER_PROCESSES to `keel worker` and records it."""
     seen: dict[str, str] = {}
