@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging.config
 import time
 from pathlib import Path
 
@@ -80,6 +81,19 @@ def test_the_log_is_collected_per_invocation_between_start_and_report() -> None:
     )
     assert lines[-2] == "END RequestId: req-4"
     assert lines[-1].startswith("REPORT RequestId: req-4\tDuration: ")
+
     assert "Memory Size: 512 MB" in lines[-1]
     other = invoke(function("whoami"), {}, request_id="req-5", capture_log=True)
     assert "req-4" not in other.log
+
+
+def test_the_log_is_still_collected_after_logging_is_configured_again() -> None:
+    # A configuration applied after the first invocation (Django's LOGGING, dictConfig,
+    # a test) replaces the root logger's handlers; CI once lost the capture that way.
+    invoke(function("whoami"), {}, request_id="req-5", capture_log=True)
+    logging.config.dictConfig({"version": 1, "incremental": False, "root": {"handlers": []}})
+    outcome = invoke(function("whoami"), {}, request_id="req-6", capture_log=True)
+    assert any(
+        line.startswith("[INFO]\t") and "\treq-6\tLambda function memory limits in MB: 512" in line
+        for line in outcome.log.splitlines()
+    ), outcome.log

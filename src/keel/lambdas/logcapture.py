@@ -23,7 +23,7 @@ _request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
     "keel_lambda_request_id", default=""
 )
 _install_lock = threading.Lock()
-_installed = False
+_handler: logging.Handler | None = None
 
 
 class _Tee(io.TextIOBase):
@@ -71,7 +71,7 @@ class _UTCFormatter(logging.Formatter):
 
 
 def _install() -> None:
-    global _installed
+    global _handler
     with _install_lock:
         # Checked every time: whoever replaced sys.stdout since (a test runner, a
         # redirect_stdout) gets wrapped too.
@@ -79,11 +79,14 @@ def _install() -> None:
             sys.stdout = _Tee(sys.stdout)
         if not isinstance(sys.stderr, _Tee):
             sys.stderr = _Tee(sys.stderr)
-        if not _installed:
-            handler = _CaptureHandler()
-            handler.setFormatter(_UTCFormatter())
-            logging.getLogger().addHandler(handler)
-            _installed = True
+        # Also checked every time: a logging configuration applied since (dictConfig,
+        # Django's LOGGING, a test) replaces the root logger's handlers, ours with them.
+        if _handler is None:
+            _handler = _CaptureHandler()
+            _handler.setFormatter(_UTCFormatter())
+        root = logging.getLogger()
+        if _handler not in root.handlers:
+            root.addHandler(_handler)
 
 
 def begin(request_id: str) -> list[str]:
