@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_aws as aws
 
@@ -62,6 +64,37 @@ def cpu_policy(
     )
 
 
+def running_tasks_query(cluster_name: Any, service_name: Any) -> Any:
+    """The service's running task count (Container Insights), the divisor of a per-task metric."""
+    return {
+        "id": "tasks",
+        "return_data": False,
+        "metric_stat": {
+            "stat": "Average",
+            "metric": {
+                "namespace": "ECS/ContainerInsights",
+                "metric_name": "RunningTaskCount",
+                "dimensions": [
+                    {"name": "ClusterName", "value": cluster_name},
+                    {"name": "ServiceName", "value": service_name},
+                ],
+            },
+        },
+    }
+
+
+def per_task_expression(metric_id: str, label: str) -> Any:
+    """``metric_id`` per running task; with no task running, the whole of it (scale out)."""
+    return {
+        "id": "per_task",
+        "expression": (
+            f"IF(FILL(tasks, 0) >= 1, FILL({metric_id}, 0) / tasks, FILL({metric_id}, 0))"
+        ),
+        "label": label,
+        "return_data": True,
+    }
+
+
 def requests_per_task_policy(
     resource_name: str,
     *,
@@ -102,29 +135,8 @@ def requests_per_task_policy(
                             },
                         },
                     },
-                    {
-                        "id": "tasks",
-                        "return_data": False,
-                        "metric_stat": {
-                            "stat": "Average",
-                            "metric": {
-                                "namespace": "ECS/ContainerInsights",
-                                "metric_name": "RunningTaskCount",
-                                "dimensions": [
-                                    {"name": "ClusterName", "value": cluster_name},
-                                    {"name": "ServiceName", "value": service_name},
-                                ],
-                            },
-                        },
-                    },
-                    {
-                        "id": "per_task",
-                        "expression": (
-                            "IF(FILL(tasks, 0) >= 1, FILL(requests, 0) / tasks, FILL(requests, 0))"
-                        ),
-                        "label": "ALB requests a minute per running web task",
-                        "return_data": True,
-                    },
+                    running_tasks_query(cluster_name, service_name),
+                    per_task_expression("requests", "ALB requests a minute per running web task"),
                 ]
             },
             "scale_in_cooldown": SCALE_IN_COOLDOWN,
@@ -177,29 +189,8 @@ def backlog_per_task_policy(
                             },
                         },
                     },
-                    {
-                        "id": "tasks",
-                        "return_data": False,
-                        "metric_stat": {
-                            "stat": "Average",
-                            "metric": {
-                                "namespace": "ECS/ContainerInsights",
-                                "metric_name": "RunningTaskCount",
-                                "dimensions": [
-                                    {"name": "ClusterName", "value": cluster_name},
-                                    {"name": "ServiceName", "value": service_name},
-                                ],
-                            },
-                        },
-                    },
-                    {
-                        "id": "per_task",
-                        "expression": (
-                            "IF(FILL(tasks, 0) >= 1, FILL(queued, 0) / tasks, FILL(queued, 0))"
-                        ),
-                        "label": "runs and tasks waiting per running worker task",
-                        "return_data": True,
-                    },
+                    running_tasks_query(cluster_name, service_name),
+                    per_task_expression("queued", "runs and tasks waiting per running worker task"),
                 ]
             },
             "scale_in_cooldown": SCALE_IN_COOLDOWN,
