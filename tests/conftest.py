@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -50,6 +51,23 @@ def migrated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
         result = run_keel(["migrate"], environment)
         assert result.returncode == 0, result.stdout + result.stderr
         yield environment
+
+
+@pytest.fixture(autouse=True)
+def loggers_left_enabled() -> Iterator[None]:
+    """A test that reconfigures logging must not silence keel's loggers for the next.
+
+    ``logging.config.dictConfig`` disables every existing logger unless told otherwise;
+    CI once lost keel.metrics' lines in unrelated tests that way. Failing the test that
+    did it names the cause instead of its victims.
+    """
+    yield
+    disabled = [
+        name
+        for name, logger in logging.root.manager.loggerDict.items()
+        if name.startswith("keel") and isinstance(logger, logging.Logger) and logger.disabled
+    ]
+    assert not disabled, f"this test left these loggers disabled: {sorted(disabled)}"
 
 
 @pytest.fixture(scope="session", autouse=True)

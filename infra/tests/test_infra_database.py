@@ -8,9 +8,12 @@ security group is only read: the one rule it needs is printed as a command.
 
 from __future__ import annotations
 
+import gc
 import json
+import logging
 import re
 import shlex
+import sys
 
 import aws_cli
 import pytest
@@ -27,7 +30,7 @@ from keel_infra_mocks import (
 )
 
 from keel.infra import policies
-from keel.infra.config import DatabaseConfig, ExistingDatabaseConfig, NetworkConfig
+from keel.infra.config import DatabaseConfig, ExistingDatabaseConfig, NetworkConfig, StackConfig
 from keel.infra.policies import stack
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -179,8 +182,9 @@ def test_the_ingress_the_database_needs_is_printed_as_one_aws_command(
     assert "database_address" not in existing_database.outputs
 
 
-def test_a_group_in_another_vpc_is_refused():
-    config = existing_database_config(
+def config_in_another_vpc() -> StackConfig:
+    """The existing database's group is in EXISTING_VPC_ID; keel's tasks are not."""
+    return existing_database_config(
         network=NetworkConfig(
             vpc_id="vpc-0aaaaaaaaaaaaaaaa",
             public_subnet_ids=["subnet-1", "subnet-2"],
@@ -188,8 +192,31 @@ def test_a_group_in_another_vpc_is_refused():
         )
     )
 
+
+def test_a_group_in_another_vpc_is_refused():
+    config = config_in_another_vpc()
+
     with pytest.raises(Exception, match=f"is in {EXISTING_VPC_ID}, keel's tasks in vpc-0a"):
         deploy(config)
+
+
+def test_a_refused_program_leaves_nothing_pending_for_a_later_test(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A refused program's registrations were left pending on the closed loop; the garbage
+    # collector then reported them inside an unrelated later test, which failed CI.
+    config = config_in_another_vpc()
+    with pytest.raises(Exception, match="keel's tasks in vpc-0a"):
+        deploy(config)
+    unraisable: list[str] = []
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        hook, sys.unraisablehook = sys.unraisablehook, lambda info: unraisable.append(repr(info))
+        try:
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+    assert not unraisable
+    assert not [record.getMessage() for record in caplog.records if record.name == "asyncio"]
 
 
 @pytest.mark.parametrize(

@@ -91,8 +91,17 @@ def test_the_log_is_still_collected_after_logging_is_configured_again() -> None:
     # A configuration applied after the first invocation (Django's LOGGING, dictConfig,
     # a test) replaces the root logger's handlers; CI once lost the capture that way.
     invoke(function("whoami"), {}, request_id="req-5", capture_log=True)
-    logging.config.dictConfig({"version": 1, "incremental": False, "root": {"handlers": []}})
-    outcome = invoke(function("whoami"), {}, request_id="req-6", capture_log=True)
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    try:
+        # Only the root's handlers change: disabling every other logger (dictConfig's
+        # default) would silence keel's own loggers in the tests after this one.
+        logging.config.dictConfig(
+            {"version": 1, "disable_existing_loggers": False, "root": {"handlers": []}}
+        )
+        outcome = invoke(function("whoami"), {}, request_id="req-6", capture_log=True)
+    finally:
+        root.handlers[:] = handlers
     assert any(
         line.startswith("[INFO]\t") and "\treq-6\tLambda function memory limits in MB: 512" in line
         for line in outcome.log.splitlines()
