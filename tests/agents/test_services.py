@@ -65,6 +65,61 @@ def test_start_counts_attempts_and_marks_resumptions(run: AgentRun) -> None:
     assert run.events.last().payload == {"status": "running", "resumed": True}  # type: ignore[union-attr]
 
 
+def test_start_append_and_finish_write_what_they_say_on_either_database(run: AgentRun) -> None:
+    # PostgreSQL takes one statement per write (services._append_statement), SQLite the
+    # ORM's transaction; CI runs this on both, so the two paths cannot drift apart.
+    started = services.run_start(run_id=run.id)
+    assert started is not None
+    assert (started.pk, started.agent, started.input) == (run.pk, run.agent, run.input)
+    assert (started.status, started.attempts, started.last_sequence) == (RunStatus.RUNNING, 1, 1)
+    assert started.started_at is not None
+    token = services.run_event_append(run_id=run.id, type=EventType.TOKEN, payload={"t": "é"})
+    assert token is not None
+    assert RunEvent.objects.get(pk=token.pk).payload == {"t": "é"}
+    assert (token.run_id, token.sequence, token.type) == (run.pk, 2, EventType.TOKEN)
+    again = services.run_start(run_id=run.id)
+    assert again is not None
+    assert (again.attempts, again.started_at) == (2, started.started_at)
+
+    finished = services.run_finish(
+        run_id=run.id,
+        status=RunStatus.FAILED,
+        output={"partial": [1, "two"]},
+        error="boom",
+        input_tokens=7,
+        output_tokens=9,
+    )
+    assert finished
+    run.refresh_from_db()
+    assert (run.status, run.output, run.error) == (
+        RunStatus.FAILED,
+        {"partial": [1, "two"]},
+        "boom",
+    )
+    assert (run.input_tokens, run.output_tokens, run.last_sequence) == (7, 9, 4)
+    assert run.finished_at is not None
+    assert run.finished_at >= started.started_at
+    assert list(run.events.values_list("sequence", "type", "payload")) == [
+        (1, EventType.STATUS, {"status": "running"}),
+        (2, EventType.TOKEN, {"t": "é"}),
+        (3, EventType.STATUS, {"status": "running", "resumed": True}),
+        (4, EventType.STATUS, {"status": "failed", "error": "boom"}),
+    ]
+    assert services.run_start(run_id=run.id) is None
+    assert services.run_event_append(run_id=run.id, type=EventType.TOKEN, payload={}) is None
+
+
+def test_a_run_that_does_not_exist_is_refused_by_every_write() -> None:
+    missing = "00000000-0000-0000-0000-000000000000"
+    with pytest.raises(AgentRun.DoesNotExist):
+        services.run_start(run_id=missing)
+    with pytest.raises(AgentRun.DoesNotExist):
+        services.run_finish(run_id=missing, status=RunStatus.SUCCEEDED)
+    with pytest.raises(AgentRun.DoesNotExist):
+        services.run_event_append(run_id=missing, type=EventType.TOKEN, payload={})
+    assert not RunEvent.objects.exists()
+
+
 def test_prune_deletes_only_old_finished_runs_events(run: AgentRun) -> None:
     services.run_event_append(run_id=run.id, type=EventType.TOKEN, payload={"text": "x"})
     services.run_finish(run_id=run.id, status=RunStatus.SUCCEEDED)

@@ -7,6 +7,7 @@ processes in two tasks hold it as two processes did.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -45,12 +46,23 @@ def test_fifty_runs_from_five_users_never_exceed_the_per_user_limit(
             for _ in range(2)
             for executor in keel.start_worker(WORKER_PROCESSES=processes).wait_worker_started()
         ]
+        # Every run is held inside its tool call until all fifty exist and each user has
+        # LIMIT of them running: the limit is reached by construction, however slowly a
+        # loaded machine creates the runs (CI once created them slower than they ran).
+        keel.hold(1)
         runs = [
             (user, keel.create_run(user, prompt="audit", steps=1, step_delay=0.3)["id"])
             for _ in range(RUNS_PER_USER)
             for user in USERS
         ]
+        deadline = time.monotonic() + 60
+        while len(keel.started_steps()) < LIMIT * len(USERS) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        held = len(keel.started_steps())
+        keel.hold(None)
         finished = keel.wait_runs(runs, timeout=120)
+
+    assert held == LIMIT * len(USERS), held
 
     assert len(set(executors)) == 2 * int(processes), executors
     assert len(finished) == 50
