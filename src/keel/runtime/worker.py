@@ -15,9 +15,7 @@ import logging
 import os
 import signal
 import sys
-import threading
 import time
-from types import FrameType
 from typing import Protocol
 
 from django.apps import apps
@@ -26,6 +24,7 @@ from django.core.exceptions import ImproperlyConfigured
 from keel.conf import env
 from keel.constants import WORKER_GRACEFUL_TIMEOUT
 from keel.runtime import worker_processes
+from keel.runtime.stop_signals import StopSignals
 
 logger = logging.getLogger("keel.worker")
 
@@ -76,20 +75,15 @@ def run_worker() -> int:
         raise ImproperlyConfigured(
             "no installed app provides a worker service; add keel.agents to INSTALLED_APPS."
         )
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        logger.info("received %s, draining", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = StopSignals()
+    stop.install()
     # A supervised child starts with them blocked (worker_processes.STOP_SIGNALS); one
     # that arrived during start-up is delivered to the handler now.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, worker_processes.STOP_SIGNALS)
     for service in services:
         service.start()
     stop.wait()
+    logger.info("received %s, draining", stop.name)
 
     for service in services:
         service.stop_intake()

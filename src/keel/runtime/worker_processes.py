@@ -24,12 +24,12 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from types import FrameType
 
 from keel.conf import WORKER_PROCESSES_SETTING
+from keel.runtime import stop_signals
 from keel.runtime.cpus import available_cpus
+from keel.runtime.stop_signals import StopSignals
 
 logger = logging.getLogger("keel.worker")
 
@@ -65,12 +65,12 @@ def _drain_when_orphaned() -> None:
 
 #: prctl(2): the signal a child gets when its parent dies.
 PR_SET_PDEATHSIG = 1
-#: The signals that ask a worker to drain. A child starts with them blocked and unblocks
-#: them once its handler is in place (keel.runtime.worker.run_worker): a SIGTERM passed on
-#: while it is still importing Django waits for the handler instead of killing it by the
-#: default action (status -15, and the supervisor's exit 1) — ECS may stop a task at any
-#: moment of its start.
-STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+#: The signals that ask a worker to drain (keel.runtime.stop_signals). A child starts
+#: with them blocked and unblocks them once its handler is in place
+#: (keel.runtime.worker.run_worker): a SIGTERM passed on while it is still importing
+#: Django waits for the handler instead of killing it by the default action (status -15,
+#: and the supervisor's exit 1) — ECS may stop a task at any moment of its start.
+STOP_SIGNALS = frozenset(stop_signals.STOP_SIGNALS)
 
 
 def _spawn(index: int) -> subprocess.Popen[bytes]:
@@ -94,14 +94,8 @@ def supervise(count: int, *, graceful_timeout: float) -> int:
 
     # Read the ECS metadata once for every child (their executor ids name the task).
     hand_down_task_metadata()
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        logger.info("received %s, draining %d worker processes", signal.Signals(signum).name, count)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = StopSignals()
+    stop.install()
     children = [_spawn(index) for index in range(count)]
     logger.info(
         "worker processes started",
@@ -119,6 +113,7 @@ def supervise(count: int, *, graceful_timeout: float) -> int:
                 )
                 time.sleep(RESTART_DELAY)
                 children[index] = _spawn(index)
+    logger.info("received %s, draining %d worker processes", stop.name, count)
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
