@@ -102,6 +102,15 @@ class KeelProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def wait_logged(self, text: str, timeout: float = 60.0, interval: float = 0.1) -> None:
+        """Wait until the process's log contains ``text``; fail if it exits or time runs out."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            assert self.process is not None
+            assert self.process.poll() is None, self.log()[-3000:]
+            assert time.monotonic() < deadline, self.log()[-3000:]
+            time.sleep(interval)
+
     def wait_healthy(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

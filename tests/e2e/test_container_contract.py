@@ -398,12 +398,7 @@ def test_worker_exits_on_sigterm_within_its_graceful_timeout(
     try:
         # Up means it has logged through keel's worker logger (JSON logs name the logger);
         # the wording of the message is the worker's own business.
-        deadline = time.monotonic() + 60
-        while '"logger": "keel.worker"' not in worker.log():
-            assert worker.process is not None
-            assert worker.process.poll() is None, worker.log()[-3000:]
-            assert time.monotonic() < deadline, worker.log()[-3000:]
-            time.sleep(0.1)
+        worker.wait_logged('"logger": "keel.worker"')
         signalled = time.monotonic()
         worker.signal(signal.SIGTERM)
         exit_code = worker.wait(timeout=constants.WORKER_GRACEFUL_TIMEOUT + 10)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -32,12 +31,7 @@ def test_a_sigterm_while_the_processes_start_drains_each_and_exits_0(tmp_path: P
         args=["worker"], environment=environment, log_path=tmp_path / "worker.log"
     ).start()
     try:
-        deadline = time.monotonic() + 60
-        while '"worker processes started"' not in worker.log():
-            assert worker.process is not None
-            assert worker.process.poll() is None, worker.log()
-            assert time.monotonic() < deadline, worker.log()
-            time.sleep(0.02)
+        worker.wait_logged('"worker processes started"', interval=0.02)
         # At once: the children are still importing (a child takes over a second to start).
         worker.signal(signal.SIGTERM)
         exit_code = worker.wait(timeout=WORKER_GRACEFUL_TIMEOUT + 10)

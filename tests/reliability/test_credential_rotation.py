@@ -132,12 +132,7 @@ def test_a_rotated_password_fails_no_request_and_no_run(tmp_path: Path, moto: Mo
         ).start()
         try:
             with keel_web(environment, log_dir=tmp_path) as web:
-                deadline = time.monotonic() + 60
-                while '"worker started"' not in worker.log():
-                    assert worker.process is not None
-                    assert worker.process.poll() is None, worker.log()
-                    assert time.monotonic() < deadline, worker.log()
-                    time.sleep(0.1)
+                worker.wait_logged('"worker started"')
                 headers = {"Host": HOST, "Authorization": f"Token {token}"}
                 long_runs = [
                     httpx.post(

@@ -100,12 +100,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ).start()
         try:
             with keel_web(environment, log_dir=log_dir) as web:
-                deadline = time.monotonic() + 60
-                while '"worker started"' not in worker.log():
-                    assert worker.process is not None
-                    assert worker.process.poll() is None, worker.log()[-3000:]
-                    assert time.monotonic() < deadline, worker.log()[-3000:]
-                    time.sleep(0.1)
+                worker.wait_logged('"worker started"')
                 yield Stack(database, environment, web, worker, tokens)
         finally:
             worker.stop(timeout=20)
