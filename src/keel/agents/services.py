@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
@@ -370,6 +371,7 @@ def run_event_append(
         return _append(run, type, payload)
 
 
+@functools.cache
 def _append_statement(*, assignments: str, payload: str, returning: str) -> str:
     """One PostgreSQL statement appending an event to an active run.
 
