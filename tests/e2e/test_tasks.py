@@ -125,13 +125,35 @@ def test_a_task_enqueued_in_a_rolled_back_transaction_never_runs(tmp_path: Path)
 def test_per_queue_concurrency_holds_across_two_workers(tmp_path: Path, processes: str) -> None:
     # Two worker tasks of one or two processes each (WORKER_PROCESSES): every process
     # dequeues on its own, and the queue's limit is DBOS's, kept in the database.
+    # tests-audit allows two at once globally and two per worker, so each worker alone
+    # could take two: only the global limit keeps the pair of them at two.
+    gate = tmp_path / "gate"
+    labels = [f"audit-{index}" for index in range(10)]
     with task_cluster(tmp_path) as keel:
         keel.start_worker(WORKER_PROCESSES=processes)
         keel.start_worker(WORKER_PROCESSES=processes)
-        ids = [keel.enqueue("audited", f"audit-{index}", 0.4) for index in range(10)]
-        keel.wait(ids, timeout=60)
+        ids = [
+            keel.enqueue("gated", label, str(gate), queue_name="tests-audit") for label in labels
+        ]
+        # Gated tasks hold their slots until the gate opens, so the limit is reached by
+        # construction however slowly the machine enqueues; the eight others stay queued
+        # while every worker process is woken by them and polls.
+        deadline = time.monotonic() + 60
+        while len(starts(keel.side_effects())) < 2:
+            assert time.monotonic() < deadline, "the queue's two slots were never taken"
+            time.sleep(0.05)
+        time.sleep(1.0)  # a window in which a third start would show, were it allowed
+        before_gate = starts(keel.side_effects())
+        gate.touch()
+        results = keel.wait(ids, timeout=60)
         effects = keel.side_effects()
-    events = sorted((at, +1 if what == "start" else -1) for _, what, at in effects)
+    assert len(before_gate) == 2, before_gate
+    assert {result["status"] for result in results} == {"SUCCESSFUL"}
+    events = sorted(
+        (at, +1 if what.startswith("start:") else -1)
+        for label, what, at in effects
+        if label in labels
+    )
     running = most = 0
     for _, change in events:
         running += change
@@ -139,6 +161,11 @@ def test_per_queue_concurrency_holds_across_two_workers(tmp_path: Path, processe
     # The queue allows two at once, globally: both workers together never ran three.
     assert most == 2, events
     assert len([change for _, change in events if change == 1]) == 10
+
+
+def starts(effects: list[tuple[str, str, float]]) -> list[str]:
+    """The labels of the gated tasks that have started."""
+    return [label for label, what, _ in effects if what.startswith("start:")]
 
 
 def test_the_worker_publishes_its_gauges_as_valid_emf(tmp_path: Path) -> None:

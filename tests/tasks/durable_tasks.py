@@ -85,14 +85,6 @@ def flaky(label: str, failures: int) -> str:
     return f"{label} delivered"
 
 
-@task(queue_name="tests-audit")
-def audited(label: str, seconds: float) -> None:
-    """Hold one of the audit queue's two slots for ``seconds``."""
-    record(label, "start")
-    time.sleep(seconds)
-    record(label, "end")
-
-
 @task
 def gated(label: str, gate: str) -> None:
     """Hold a slot of its queue until the file ``gate`` exists (the test creates it once it

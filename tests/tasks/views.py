@@ -23,7 +23,6 @@ TASKS = {
         "counted",
         "async_counted",
         "flaky",
-        "audited",
         "gated",
         "marked",
         "perishable",
