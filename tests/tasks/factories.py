@@ -5,7 +5,20 @@ from __future__ import annotations
 import factory
 from django.utils import timezone
 
-from keel.tasks.models import WorkerHeartbeat
+from keel.tasks.models import TaskRecord, TaskStatus, WorkerHeartbeat
+
+
+class TaskRecordFactory(factory.django.DjangoModelFactory[TaskRecord]):
+    """A task recorded on the default backend and queue, READY and not yet handed over."""
+
+    class Meta:
+        model = TaskRecord
+
+    id = factory.Sequence(lambda number: f"task-{number}")
+    backend = "default"
+    task_path = "tests.tasks.durable_tasks.marked"
+    queue_name = "default"
+    status = TaskStatus.READY
 
 
 class WorkerHeartbeatFactory(factory.django.DjangoModelFactory[WorkerHeartbeat]):
