@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,17 +17,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from keel.runtime.preflight_alb import free_loopback_port as free_port  # noqa: F401  (re-exported)
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 RESULTS = REPO / "bench" / "results"
 LOGS = RESULTS / "logs"
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def run_command(argv: list[str], *, environment: dict[str, str], timeout: float, what: str) -> str:

@@ -18,8 +18,9 @@ SOURCE = Path(__file__).resolve().parent.parent / "src"
 #: From the bottom. A module may import its own layer's modules only where said below,
 #: and any module of a lower layer.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    # The foundation: configuration, runtime constants, ECS metadata, error bodies, logs,
-    # metrics and request middleware. Depends on nothing of keel above it.
+    # The foundation: configuration, runtime constants, database credentials and backend,
+    # ECS metadata, error bodies, logs, metrics and request middleware. Depends on nothing
+    # of keel above it.
     (
         "keel",
         "keel.conf",

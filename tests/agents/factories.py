@@ -6,10 +6,8 @@ from typing import Any
 
 import factory
 from django.contrib.auth.models import User
-from django.utils import timezone
 
 from keel.agents.models import AgentRun, EventType, RunEvent, RunStatus
-from keel.tasks.models import WorkerHeartbeat
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -38,13 +36,3 @@ class RunEventFactory(factory.django.DjangoModelFactory[RunEvent]):
     sequence = factory.Sequence(lambda number: number + 1)
     type = EventType.TOKEN
     payload: Any = factory.LazyFunction(lambda: {"text": "x"})
-
-
-class WorkerHeartbeatFactory(factory.django.DjangoModelFactory[WorkerHeartbeat]):
-    class Meta:
-        model = WorkerHeartbeat
-
-    executor_id = factory.Sequence(lambda number: f"executor-{number}")
-    application_version = "keel-agents-1"
-    started_at = factory.LazyFunction(timezone.now)
-    beat_at = factory.LazyFunction(timezone.now)

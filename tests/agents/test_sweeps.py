@@ -1,4 +1,4 @@
-"""The overdue sweep ends each run past its own agent's time limit (plus the grace)."""
+"""The sweeps: stranded runs are handed over, overdue ones end (each agent's own limit)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from keel.agents import sweeps
+from keel.agents import services, sweeps
 from keel.agents.models import AgentRun, RunStatus
-from tests.agents.factories import AgentRunFactory
+from tests.agents.factories import AgentRunFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,3 +41,26 @@ def test_an_agent_with_its_own_time_limit_is_swept_by_it() -> None:
         demo_old.pk: RunStatus.RUNNING,
         demo_overdue.pk: RunStatus.TIMED_OUT,
     }
+
+
+def test_the_sweep_enqueues_only_runs_recorded_but_never_handed_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    enqueued: list[str] = []
+    monkeypatch.setattr(
+        services, "run_enqueue", lambda *, run: enqueued.append(run.input["prompt"])
+    )
+    owner = UserFactory.create()
+    old = timezone.now() - timedelta(seconds=60)
+
+    def recorded(prompt: str, **fields: object) -> None:
+        run = AgentRunFactory.create(owner=owner, input={"prompt": prompt})
+        AgentRun.objects.filter(pk=run.pk).update(created_at=old, **fields)
+
+    recorded("stranded")
+    recorded("handed over", enqueued_at=old)
+    recorded("finished", status=RunStatus.FAILED)
+    AgentRunFactory.create(owner=owner, input={"prompt": "just created"})
+
+    assert sweeps.runs_unqueued_enqueue(grace=30) == 1
+    assert enqueued == ["stranded"]

@@ -83,6 +83,8 @@ def test_a_worker_with_nothing_to_run_says_so(tmp_path: Path) -> None:
     assert "keel worker: configuration error: no installed app provides a worker service" in (
         result.stderr
     )
+    # The app that provides one, not one that only contributes work to it (keel.agents).
+    assert "add keel.tasks to INSTALLED_APPS" in result.stderr
 
 
 def test_migrate_calls_each_apps_hook_after_djangos_migrations(tmp_path: Path) -> None:

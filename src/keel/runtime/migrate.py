@@ -67,7 +67,7 @@ def run_migrate() -> int:
 
 def _run_app_migrate_hooks() -> None:
     """Call each installed app's ``keel_migrate()`` (what it keeps outside Django's
-    migrations, such as the agents app's DBOS system database), under the same lock."""
+    migrations, such as keel.tasks' DBOS system database), under the same lock."""
     from django.apps import apps
 
     for config in apps.get_app_configs():

@@ -79,7 +79,9 @@ _VARIABLE_FIXES = {
     "`environment`. Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(64))'",
     "ALLOWED_HOSTS": "Set ALLOWED_HOSTS to the site's host names, comma-separated "
     "(e.g. api.example.com). The ALB's health check does not need its IP listed: /healthz "
-    "is answered before host validation, and ECS task IPs are added at start-up.",
+    "is answered before host validation. On ECS the settings also add the task's private "
+    "IPs, read at start-up: ALLOWED_HOSTS = [..., *keel.ecs.task_allowed_hosts()] "
+    "(system check keel.E003).",
 }
 
 #: How to mend each relation ``constants.timeout_relations`` can report broken.

@@ -42,6 +42,7 @@ class HealthCheckOutcome:
 
 
 def free_loopback_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

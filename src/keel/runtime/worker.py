@@ -1,12 +1,13 @@
 """``keel worker``: run the worker services the installed apps provide, drain them on SIGTERM.
 
 The role knows no app. Each installed app whose ``AppConfig`` has a ``keel_worker()``
-method returns a service from it (the agents app returns its DBOS worker), as Django asks
-each app for its ``ready()`` and its management commands. The role starts them in
-``INSTALLED_APPS`` order and, on SIGTERM or SIGINT (every ECS deploy), stops their intake
-at once, gives them together the graceful timeout to finish what is in flight, closes
-them in reverse order and exits. Whatever a service left unfinished is its own to
-recover elsewhere (the agents app's runs resume on another worker).
+method returns a service from it (keel.tasks its DBOS worker, which runs the tasks and
+agent runs; keel.lambdas its SQS pollers), as Django asks each app for its ``ready()`` and
+its management commands. The role starts them in ``INSTALLED_APPS`` order and, on SIGTERM
+or SIGINT (every ECS deploy), stops their intake at once, gives them together the graceful
+timeout to finish what is in flight, closes them in reverse order and exits. Whatever a
+service left unfinished is its own to recover elsewhere (keel.tasks' workflows resume on
+another worker).
 """
 
 from __future__ import annotations
@@ -73,7 +74,9 @@ def run_worker() -> int:
     services = worker_services()
     if not services:
         raise ImproperlyConfigured(
-            "no installed app provides a worker service; add keel.agents to INSTALLED_APPS."
+            "no installed app provides a worker service (an AppConfig with keel_worker()); "
+            "add keel.tasks to INSTALLED_APPS, whose worker runs the project's tasks and "
+            "agent runs (keel.lambdas, on keel.tasks, adds its SQS pollers)."
         )
     stop = StopSignals()
     stop.install()

@@ -1,4 +1,4 @@
-"""Worker heartbeats and the sweeps that recover dead executors and stranded runs."""
+"""Worker heartbeats and the sweep that recovers the workflows of dead executors."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from keel.agents import services, sweeps
-from keel.agents.models import AgentRun, RunStatus
 from keel.tasks import recovery
 from keel.tasks.models import WorkerHeartbeat
-from tests.agents.factories import AgentRunFactory, UserFactory, WorkerHeartbeatFactory
+from tests.tasks.factories import WorkerHeartbeatFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -55,29 +53,6 @@ def test_other_application_versions_are_left_alone(monkeypatch: pytest.MonkeyPat
         recovery.executors_recover(executor_id="live", application_version="v1", dead_after=30)
         == []
     )
-
-
-def test_the_sweep_enqueues_only_runs_recorded_but_never_handed_over(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    enqueued: list[str] = []
-    monkeypatch.setattr(
-        services, "run_enqueue", lambda *, run: enqueued.append(run.input["prompt"])
-    )
-    owner = UserFactory.create()
-    old = timezone.now() - timedelta(seconds=60)
-
-    def recorded(prompt: str, **fields: object) -> None:
-        run = AgentRunFactory.create(owner=owner, input={"prompt": prompt})
-        AgentRun.objects.filter(pk=run.pk).update(created_at=old, **fields)
-
-    recorded("stranded")
-    recorded("handed over", enqueued_at=old)
-    recorded("finished", status=RunStatus.FAILED)
-    AgentRunFactory.create(owner=owner, input={"prompt": "just created"})
-
-    assert sweeps.runs_unqueued_enqueue(grace=30) == 1
-    assert enqueued == ["stranded"]
 
 
 def test_an_executor_id_names_the_ecs_task_and_is_unique_per_process() -> None:
