@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
+import tempfile
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS
+from django.db.utils import ConnectionHandler
 from pytest_django.fixtures import Settings
 
+from keel import credentials
 from keel.conf import (
     Env,
     Setting,
@@ -120,6 +127,117 @@ def test_bad_database_url_does_not_echo_the_password() -> None:
         database_config(Env({"DATABASE_URL": "nosuchdb://user:hunter2@host/db"}))
     assert "hunter2" not in str(raised.value)
     assert "DATABASE_URL" in str(raised.value)
+
+
+# -- an existing database: its URL in a secret, its password rotating (keel.credentials)
+
+URL_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:keel-database-url"
+FIRST, SECOND = "first-password", "second-password"
+
+
+def database_url(password: str) -> str:
+    return f"postgres://keel:{password}@db.internal:5432/keel"
+
+
+@pytest.fixture
+def url_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
+    """The URL secret's versions by stage, read as tests/test_credentials.py fakes it."""
+    versions: dict[str, Any] = {"AWSCURRENT": database_url(FIRST), "AWSPENDING": None, "reads": []}
+
+    def read_secret(arn: str, stage: str = "AWSCURRENT") -> str | None:
+        assert arn == URL_SECRET_ARN
+        versions["reads"].append(stage)
+        return versions[stage]
+
+    monkeypatch.setattr(credentials, "read_secret", read_secret)
+    # No rotating password yet, and the one configured here is undone afterwards: its
+    # password file under this test's directory, PGPASSFILE restored.
+    monkeypatch.setattr(credentials, "_active", None)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("PGPASSFILE", "")
+    return versions
+
+
+def test_a_database_url_from_its_secret_selects_the_rotating_backend_without_a_password(
+    url_secret: dict[str, Any],
+) -> None:
+    config = database_config(Env({credentials.URL_SECRET_VARIABLE: URL_SECRET_ARN}))
+
+    assert config["ENGINE"] == "keel.db.postgresql"
+    # Not in the settings, where a rotation would leave it stale: libpq's password file.
+    assert config["PASSWORD"] == ""
+    assert (config["HOST"], config["PORT"], config["NAME"], config["USER"]) == (
+        "db.internal",
+        5432,
+        "keel",
+        "keel",
+    )
+    rotating = credentials.active()
+    assert rotating is not None
+    assert (rotating.secret_arn, rotating.user) == (URL_SECRET_ARN, "keel")
+    assert os.environ["PGPASSFILE"] == rotating.passfile
+
+
+class PasswordServer:
+    """psycopg.connect for a server whose role ``keel`` logs in with ``password``.
+
+    Given no password, libpq takes it from the password file PGPASSFILE names (the
+    ``*:*:*:<user>:<password>`` line keel.credentials writes); so does this.
+    """
+
+    def __init__(self, password: str) -> None:
+        self.password = password
+        self.attempts: list[str | None] = []
+
+    def connect(self, **params: Any) -> object:
+        assert "password" not in params, "the password belongs in the password file"
+        given = self.password_file_entry(params["user"])
+        self.attempts.append(given)
+        if given != self.password:
+            raise psycopg.OperationalError(
+                'connection failed: connection to server at "db.internal", port 5432 failed: '
+                f'FATAL:  password authentication failed for user "{params["user"]}"'
+            )
+        return object()
+
+    @staticmethod
+    def password_file_entry(user: str) -> str | None:
+        for line in Path(os.environ["PGPASSFILE"]).read_text().splitlines():
+            fields = [
+                field.replace("\\:", ":").replace("\\\\", "\\")
+                for field in re.split(r"(?<!\\):", line)
+            ]
+            if fields[3] in ("*", user):
+                return fields[4]
+        return None
+
+
+def test_connections_log_in_with_the_secrets_password_and_its_next_one_after_rotation(
+    url_secret: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = database_config(Env({credentials.URL_SECRET_VARIABLE: URL_SECRET_ARN}))
+    backend = ConnectionHandler({DEFAULT_DB_ALIAS: config})[DEFAULT_DB_ALIAS]
+    server = PasswordServer(FIRST)
+    monkeypatch.setattr(psycopg, "connect", server.connect)  # what the backend calls
+
+    backend.get_new_connection(backend.get_connection_params())
+    assert server.attempts == [FIRST]
+
+    # The secret's URL now holds a new password, and the server accepts only that one.
+    url_secret["AWSCURRENT"] = database_url(SECOND)
+    server.password = SECOND
+    backend.get_new_connection(backend.get_connection_params())
+    # Refused once with the old password, then the secret read again and the new one used.
+    assert server.attempts == [FIRST, FIRST, SECOND]
+
+
+def test_a_database_url_and_its_secret_together_are_refused(url_secret: dict[str, Any]) -> None:
+    environ = {"DATABASE_URL": database_url(FIRST), credentials.URL_SECRET_VARIABLE: URL_SECRET_ARN}
+    with pytest.raises(
+        ImproperlyConfigured, match="Set DATABASE_URL or DATABASE_URL_SECRET_ARN, not both"
+    ):
+        database_config(Env(environ))
+    assert url_secret["reads"] == []
 
 
 # -- keel's own settings: the variable, else the project's KEEL_ setting, else keel's default

@@ -203,3 +203,121 @@ def _kinds_in_source() -> set[str]:
 
 def test_the_step_kinds_the_dashboard_reads_are_the_ones_keel_publishes() -> None:
     assert _kinds_in_source() == set(constants.STEP_KINDS)
+
+
+# -- The call sites: the lines keel writes as work finishes carry what the dashboard reads.
+# CloudWatch matches a metric on its whole dimension set, so a call site that drops (or
+# adds) a dimension writes a metric no dashboard line or alarm finds.
+
+
+def as_the_dashboard_reads(line: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+    """Each metric of a line as (name, Service, other dimensions), once the line is shown
+    to be valid EMF with exactly the dimensions the dashboard and alarms query:
+    ``Service`` and, where keel.infra.keel_metrics.SECOND_DIMENSION names one, that one,
+    with a value it lists (``KeelMetric`` refuses anything else)."""
+    from keel.infra.keel_metrics import SECOND_DIMENSION, KeelMetric
+
+    assert_valid_emf(line)
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == constants.METRICS_NAMESPACE
+    (dimension_set,) = directive["Dimensions"]
+    assert len(dimension_set) == len(set(dimension_set)), dimension_set
+    service = line[constants.METRIC_SERVICE_DIMENSION]
+    others = {
+        name: line[name] for name in dimension_set if name != constants.METRIC_SERVICE_DIMENSION
+    }
+    read = []
+    for metric in directive["Metrics"]:
+        second = SECOND_DIMENSION.get(metric["Name"])
+        expected = {constants.METRIC_SERVICE_DIMENSION, *([second[0]] if second else [])}
+        assert set(dimension_set) == expected, (metric["Name"], dimension_set)
+        KeelMetric(name=metric["Name"], service=service, dimensions=others)
+        read.append((metric["Name"], service, others))
+    return read
+
+
+@pytest.fixture
+def service(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv(metrics.SERVICE_VARIABLE, "keel-dev-worker")
+    return "keel-dev-worker"
+
+
+@pytest.mark.django_db
+def test_a_finished_task_is_counted_by_outcome_as_the_dashboard_reads_it(
+    service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keel.tasks import services
+    from tests.tasks import durable_tasks
+
+    monkeypatch.setattr(services, "task_dispatch", lambda *, task_id: None)  # no DBOS here
+    succeeded = durable_tasks.marked.enqueue("a")
+    failed = durable_tasks.marked.enqueue("b")
+    error = {"exception_class_path": "builtins.ValueError", "traceback": "x"}
+    with captured() as metric_lines:
+        services.task_succeed(task_id=succeeded.id, return_value="x")
+        services.task_attempt_fail(task_id=failed.id, error=error, final=False)  # retried
+        services.task_attempt_fail(task_id=failed.id, error=error, final=True)
+
+    outcome = constants.METRIC_OUTCOME_DIMENSION
+    assert [read for line in metric_lines for read in as_the_dashboard_reads(line)] == [
+        (constants.TASKS_FINISHED, service, {outcome: "SUCCESSFUL"}),
+        (constants.TASKS_FINISHED, service, {outcome: "FAILED"}),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", constants.RUN_OUTCOMES)
+def test_a_finished_run_is_counted_and_timed_by_outcome_as_the_dashboard_reads_it(
+    service: str, status: str
+) -> None:
+    from keel.agents import services
+    from keel.agents.models import RunStatus
+    from tests.agents.factories import AgentRunFactory
+
+    run = AgentRunFactory.create()
+    services.run_start(run_id=run.id)
+    with captured() as metric_lines:
+        assert services.run_finish(run_id=run.id, status=RunStatus(status))
+
+    outcome = {constants.METRIC_OUTCOME_DIMENSION: status}
+    assert [read for line in metric_lines for read in as_the_dashboard_reads(line)] == [
+        (constants.RUNS_FINISHED, service, outcome),
+        (constants.RUN_DURATION, service, outcome),
+    ]
+
+
+def test_each_kind_of_step_is_timed_as_the_dashboard_reads_it(service: str) -> None:
+    import asyncio
+
+    from pydantic_ai.messages import ModelRequest
+    from pydantic_ai.models import ModelRequestParameters
+    from pydantic_ai.models.test import TestModel
+
+    from keel.agents.durable import GatedModel, tool_step
+    from keel.tasks import step
+
+    @step(name="tests.test_metrics.task_step")
+    def task_step() -> int:
+        return 1
+
+    @tool_step("tests.test_metrics.tool")
+    async def tool() -> int:
+        return 2
+
+    async def tool_then_model() -> None:
+        await tool()
+        await GatedModel(TestModel()).request(
+            [ModelRequest.user_text_prompt("hello")], None, ModelRequestParameters()
+        )
+
+    # Outside a workflow a DBOS step is a plain call: the timing around it is keel's.
+    with captured() as metric_lines:
+        task_step()
+        asyncio.run(tool_then_model())
+
+    kind = constants.METRIC_KIND_DIMENSION
+    assert [read for line in metric_lines for read in as_the_dashboard_reads(line)] == [
+        (constants.STEP_DURATION, service, {kind: "task"}),
+        (constants.STEP_DURATION, service, {kind: "tool"}),
+        (constants.STEP_DURATION, service, {kind: "model"}),
+    ]

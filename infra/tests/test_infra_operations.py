@@ -309,3 +309,58 @@ def test_the_dashboard_shows_the_alb_ecs_and_every_alarm(dev: Deployment):
     }
     assert all(widget["x"] + widget["width"] <= 24 for widget in body["widgets"])
     assert dev.outputs["dashboard"] == "keel-dev"
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_the_streams_widget_divides_each_web_service_s_streams_by_its_running_tasks(
+    name: str, request: pytest.FixtureRequest
+):
+    deployment: Deployment = request.getfixturevalue(name)
+    (dashboard,) = deployment.of_type(DASHBOARD)
+    body = json.loads(dashboard.inputs["dashboardBody"])
+    (widget,) = [
+        w for w in body["widgets"] if w["properties"]["title"] == "keel: open event streams"
+    ]
+    lines = widget["properties"]["metrics"]
+    by_id = {line[-1]["id"]: line for line in lines if "id" in line[-1]}
+    (cluster,) = deployment.of_type("aws:ecs/cluster:Cluster")
+    web_services = {
+        service.inputs["name"]
+        for service in deployment.of_type("aws:ecs/service:Service")
+        if not service.inputs["name"].endswith("-worker")
+    }
+
+    # CloudWatch ids: unique in the widget, a lower-case letter then letters, digits, _.
+    ids = [line[-1]["id"] for line in lines if "id" in line[-1]]
+    assert len(ids) == len(set(ids)), ids
+    assert all(re.fullmatch(r"[a-z]\w*", i) for i in ids), ids
+    divided = {}
+    for (expression,) in (line for line in lines if "expression" in line[0]):
+        quotient = re.fullmatch(r"(\w+) / (\w+)", expression["expression"])
+        assert quotient is not None, expression
+        streams, tasks = quotient.groups()
+        *_, service, options = by_id[streams]
+        assert by_id[streams] == [
+            constants.METRICS_NAMESPACE,
+            constants.OPEN_STREAMS,
+            constants.METRIC_SERVICE_DIMENSION,
+            service,
+            options,
+        ]
+        assert options["stat"] == "Sum"
+        assert options.get("visible", True)  # the service's total is drawn too
+        *divisor, divisor_options = by_id[tasks]
+        assert divisor == [
+            "ECS/ContainerInsights",
+            "RunningTaskCount",
+            "ClusterName",
+            cluster.outputs["name"],
+            "ServiceName",
+            service,
+        ]
+        assert divisor_options["visible"] is False  # only the quotient is drawn
+        assert expression["yAxis"] == "right"  # per task: not on the totals' scale
+        divided[service] = expression["label"]
+    # Each web service (the cutover's too, where it runs), and never the worker.
+    assert set(divided) == web_services, (divided, web_services)
+    assert all(label.startswith("streams per task (web") for label in divided.values())

@@ -33,6 +33,19 @@ class DashboardArgs:
     web_acl_name: pulumi.Input[str] | None = None
 
 
+def _running_tasks(cluster: pulumi.Input[str], service: str, **options: Any) -> list[Any]:
+    """The ECS service's running tasks (Container Insights) as a line of a graph."""
+    return [
+        "ECS/ContainerInsights",
+        "RunningTaskCount",
+        "ClusterName",
+        cluster,
+        "ServiceName",
+        service,
+        {"stat": "Average", **options},
+    ]
+
+
 def _graph(title: str, metrics: list[Any], **properties: Any) -> dict[str, Any]:
     return {
         "type": "metric",
@@ -208,10 +221,9 @@ class Dashboard(pulumi.ComponentResource):
             for metric_name in ("CPUUtilization", "MemoryUtilization")
         ]  # fmt: skip
         running = [
-            ["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", cluster,
-             "ServiceName", service, {"stat": "Average", "label": role}]
+            _running_tasks(cluster, service, label=role)
             for role, service in self._args.services.items()
-        ]  # fmt: skip
+        ]
         return [
             _graph("ECS: CPU and memory (%)", usage),
             _graph("ECS: running tasks", running),
@@ -230,9 +242,45 @@ class Dashboard(pulumi.ComponentResource):
             _graph("keel: step duration (ms)", self._lines(constants.STEP_DURATION)),
         ]
 
+    def _streams(self) -> list[Any]:
+        """Each web service's open streams (left axis) and, by metric math over its
+        running tasks, how many one task holds on average (right axis).
+
+        Every web worker process publishes its own count once a metrics interval (a
+        minute by default, the graphs' period) and the line sums them over the service;
+        divided by the service's running tasks (Container Insights), it is the load one
+        task carries, which the total hides as the service scales.
+        """
+        roles = {service: role for role, service in self._args.services.items()}
+        lines: list[Any] = []
+        for index, (metric, label) in enumerate(
+            line for line in self._keel_lines() if line[0].name == constants.OPEN_STREAMS
+        ):
+            streams, tasks = f"streams{index}", f"tasks{index}"
+            role = roles[metric.service]
+            lines += [
+                metric.widget(label, id=streams),
+                _running_tasks(
+                    self._args.cluster_name,
+                    metric.service,
+                    label=f"running tasks ({role})",
+                    id=tasks,
+                    visible=False,
+                ),
+                [
+                    {
+                        "expression": f"{streams} / {tasks}",
+                        "label": f"streams per task ({role})",
+                        "id": f"per_task{index}",
+                        "yAxis": "right",
+                    }
+                ],
+            ]
+        return lines
+
     def _web(self) -> list[dict[str, Any]]:
         return [
-            _graph("keel: open event streams", self._lines(constants.OPEN_STREAMS)),
+            _graph("keel: open event streams", self._streams()),
             _graph(
                 "keel: recoveries and database errors",
                 self._lines(constants.RECOVERED_WORKFLOWS, constants.DATABASE_ERRORS),

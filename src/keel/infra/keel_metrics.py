@@ -112,7 +112,13 @@ class KeelMetric:
             },
         }
 
-    def widget(self, label: str) -> list[Any]:
-        """Return this metric as a line of a dashboard graph widget."""
+    def widget(self, label: str, **options: Any) -> list[Any]:
+        """Return this metric as a line of a dashboard graph widget (``options``: its
+        rendering, such as the ``id`` a metric-math expression names it by)."""
         pairs = [part for item in self.all_dimensions.items() for part in item]
-        return [constants.METRICS_NAMESPACE, self.name, *pairs, {"stat": self.stat, "label": label}]
+        return [
+            constants.METRICS_NAMESPACE,
+            self.name,
+            *pairs,
+            {"stat": self.stat, "label": label, **options},
+        ]
