@@ -110,7 +110,7 @@ class Cluster:
         }
 
     def hold(self, step: int | None) -> None:
-        """Hold every counting run inside its ``step`` tool call (None: release them)."""
+        """Hold every counting or held run inside its ``step`` tool call (None: release them)."""
         hold = Path(f"{self.side_effect_log}.hold")
         if step is None:
             hold.unlink(missing_ok=True)

@@ -191,6 +191,16 @@ ERRORS = {
     "drop": ({0: 1}, ["ModelConnectionError"]),
     "malformed": ({0: 1, 1: 1}, ["UnexpectedModelBehavior", "search_help", "max retries"]),
 }
+#: How a dropped stream's error begins on each provider: with the transport's own words.
+#: anthropic and bedrock (urllib3, under boto3) put them in pydantic-ai's message; the
+#: openai SDK's says only "Connection error.", so the cause two levels down is added.
+DROPPED = {
+    "openai": "ModelConnectionError: Connection error. (caused by RemoteProtocolError: "
+    "peer closed connection without sending complete message body",
+    "anthropic": "ModelConnectionError: peer closed connection without sending complete "
+    "message body",
+    "bedrock": "ModelConnectionError: Response ended prematurely",
+}
 
 
 @pytest.mark.parametrize("error", list(ERRORS))
@@ -208,6 +218,7 @@ def test_a_provider_error_fails_the_run_with_the_providers_message(
     assert servers[provider].turns(scenario) == requests
     assert events[-1]["payload"] == {"status": "failed", "error": run["error"]}
     if error == "drop":
+        assert run["error"].startswith(DROPPED[provider]), run["error"]
         # Tokens that reached the handler before the connection broke stay in the run's
         # events (how many did is up to the SDK's buffering); nothing after the drop.
         before_drop = "".join(fake_providers.SUPPORT_TURNS[0].words[:2])

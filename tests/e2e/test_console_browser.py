@@ -86,7 +86,7 @@ def keel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with cluster(
         tmp_path_factory.mktemp("console"),
         users=["alice", "mallory"],
-        AGENT_MODULES="keel.agents.demo,tests.agents.slow_agent",
+        AGENT_MODULES="keel.agents.demo,tests.agents.held_agent,tests.agents.slow_agent",
         # The browser reaches the server as 127.0.0.1, over plain HTTP.
         ALLOWED_HOSTS="app.example.com,127.0.0.1",
         SESSION_COOKIE_SECURE="false",
@@ -258,9 +258,20 @@ def test_a_reload_mid_stream_shows_the_text_exactly_once(
 ) -> None:
     session.sign_in("alice")
     page = session.page
-    session.start_run("demo", "reload", steps=3, step_delay=0.6)
-    expect(page.locator("article.tool")).to_have_count(1, timeout=10_000)
-    page.reload()
+    # Held inside its second tool call until released: the page reloads while the run is
+    # running by construction, however slowly a loaded machine gets there.
+    keel.hold(2)
+    try:
+        session.start_run("held", "reload", steps=3, step_delay=0)
+        expect(page.locator("article.tool")).to_have_count(2, timeout=10_000)
+        run_id = run_id_of(page)
+        page.reload()
+        expect(page.locator("#status")).to_have_text("running")
+        assert keel.get_run("alice", run_id)["status"] == "running"
+        # What was said before the reload, replayed once.
+        expect(page.locator("#transcript .text")).to_have_text(demo_text(3)[:2])
+    finally:
+        keel.hold(None)
     wait_status(page, "succeeded")
     assert text_blocks(page) == demo_text(3)
     expect(page.locator("article.tool")).to_have_count(3)

@@ -67,16 +67,23 @@ async def _run_agent(run_id: str) -> None:
 
 
 def error_message(error: BaseException) -> str:
-    """The run's error: the exception, and its cause when that says more.
+    """The run's error: the exception, and each cause down its chain that says more.
 
-    pydantic-ai wraps a provider's failure (``ModelConnectionError: Connection error.``);
-    the SDK's exception underneath (``RemoteProtocolError: peer closed connection ...``)
-    is what tells an operator what happened.
+    pydantic-ai wraps a provider's failure, and an SDK may wrap the transport's failure in
+    turn. A dropped OpenAI stream raises ``ModelConnectionError: Connection error.`` from
+    the SDK's ``APIConnectionError: Connection error.`` from httpx's ``RemoteProtocolError:
+    peer closed connection ...``, and only the last tells an operator what happened. A
+    cause whose text the message already holds is not repeated.
     """
     message = f"{type(error).__name__}: {error}"
+    seen = {id(error)}
     cause = error.__cause__
-    if cause is not None and str(cause) and str(cause) not in message:
-        message += f" (caused by {type(cause).__name__}: {cause})"
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        text = str(cause)
+        if text and text not in message:
+            message += f" (caused by {type(cause).__name__}: {text})"
+        cause = cause.__cause__
     return message
 
 
