@@ -242,9 +242,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self._thread_loop()
         return super().ReadResource(request)
 
+    def answer(self, request):
+        """Return the engine's answer to a registration: the mocks' id and outputs."""
+        return super().RegisterResource(request)
+
     def RegisterResource(self, request):
         self._thread_loop()
-        response = super().RegisterResource(request)
+        response = self.answer(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
         inputs = rpc.deserialize_properties(request.object)
@@ -271,23 +275,34 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
-def deploy(config: StackConfig) -> Deployment:
+#: Builds the monitor a run registers through, from the run's mocks.
+MonitorFactory = Callable[[KeelMocks], RecordingMonitor]
+
+
+def deploy(config: StackConfig, monitor: MonitorFactory = RecordingMonitor) -> Deployment:
     """Build keel for ``config`` against fresh mocks and return everything registered."""
-    return run_program(config.stack, lambda: KeelApp("keel", config))
+    return run_program(config.stack, lambda: KeelApp("keel", config), monitor=monitor)
 
 
 def run_program(
-    stack: str, build: Callable[[], KeelApp], config: Mapping[str, str] | None = None
+    stack: str,
+    build: Callable[[], KeelApp],
+    config: Mapping[str, str] | None = None,
+    monitor: MonitorFactory = RecordingMonitor,
 ) -> Deployment:
-    """Run ``build`` in a fresh mocked Pulumi runtime with ``config`` as the stack's config."""
+    """Run ``build`` in a fresh mocked Pulumi runtime with ``config`` as the stack's config.
+
+    ``monitor`` answers the registrations (by default: every resource gets the mocks'
+    outputs, as in a full ``pulumi up``).
+    """
     mocks = KeelMocks()
-    monitor = RecordingMonitor(mocks)
+    recording = monitor(mocks)
     # Pulumi's synchronous helpers ask for the current loop; giving them one avoids
     # asyncio's "no current event loop" deprecation (an error in this suite).
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project="keel", stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project="keel", stack=stack, preview=False, monitor=recording)
     pulumi.runtime.set_all_config(dict(config or {}))
     built: dict[str, Any] = {}
 
@@ -314,10 +329,10 @@ def run_program(
         loop.run_until_complete(loop.shutdown_default_executor())
         asyncio.set_event_loop(None)
         loop.close()
-        monitor.close_loops()
+        recording.close_loops()
     outputs = {key: value for key, value in built.items() if key != "app"}
     return Deployment(
-        resources=list(monitor.recorded),
+        resources=list(recording.recorded),
         outputs=outputs,
         app=built["app"],
         calls=mocks.calls,

@@ -17,6 +17,15 @@ cited in docs/adr/0006-first-deploy.md):
   or provider (``pkg/resource/state.go`` ``GetAllDependencies``, 366-392) is a skipped
   create fails the update with diagnostic 2013, "Resource '...' depends on '...' which
   was was not specified in --target list." (481-540, ``sdk/go/common/diag/errors.go``).
+- **What a skipped create answers** (``SkippedCreates``): the program still runs, and
+  the engine answers a skipped create's registration SUCCESS with the state it planned,
+  which has no ID and no outputs (``NewSkippedCreateStep`` in ``step.go``, the state
+  built with ``Outputs: nil`` in ``step_generator.go``). Before Pulumi 3.256.0 that was
+  the whole answer, and the Python SDK resolves each output the answer lacks as a known
+  ``None`` (``rpc.py`` ``resolve_properties``), so ``apply`` callbacks run on it. Since
+  3.256.0 (pulumi/pulumi#24108, commit 5c2eeecce1) the answer also says ``unknown`` and
+  the SDK resolves the missing outputs as unknown. In both the SDK still resolves the
+  resource's own inputs to the values the program passed, and an empty ID is unknown.
 """
 
 from __future__ import annotations
@@ -24,7 +33,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from keel_infra_mocks import Deployment, Recorded
+from google.protobuf import struct_pb2
+from keel_infra_mocks import Deployment, KeelMocks, Recorded, RecordingMonitor
+from pulumi.runtime.proto import resource_pb2
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -109,3 +120,35 @@ def targeted(deployment: Deployment, targets: Iterable[str]) -> list[Recorded]:
     urns = engine_urns(deployment)
     matches = target_matcher(targets)
     return [resource for resource in deployment.resources if matches(urns[resource.urn])]
+
+
+class SkippedCreates(RecordingMonitor):
+    """Answer registrations as ``pulumi up --target ...`` does on an empty stack.
+
+    Targeted resources, providers and the root stack get the mocks' outputs; every other
+    resource is a skipped create, answered with no ID and no outputs, and ``unknown`` set
+    when ``unknown`` is true (a CLI with pulumi/pulumi#24108, 3.256.0 on) or not (before).
+    """
+
+    def __init__(self, mocks: KeelMocks, *, targets: Iterable[str], unknown: bool) -> None:
+        super().__init__(mocks)
+        self.targeted = target_matcher(targets)
+        self.unknown = unknown
+        #: Mock URN -> the engine's qualified type (the root stack's is left out: "").
+        self.qualified_types: dict[str, str] = {}
+
+    def answer(self, request):
+        response = super().answer(request)
+        parent = self.qualified_types.get(request.parent, "")
+        if request.type == ROOT_STACK_TYPE:
+            self.qualified_types[response.urn] = ""
+            return response
+        qualified_type = f"{parent}${request.type}" if parent else request.type
+        self.qualified_types[response.urn] = qualified_type
+        prefix, project, _, name = _parts(response.urn)
+        urn = f"{prefix}::{project}::{qualified_type}::{name}"
+        if self.targeted(urn) or implicitly_targeted(urn):
+            return response
+        return resource_pb2.RegisterResourceResponse(
+            urn=response.urn, id="", object=struct_pb2.Struct(), unknown=self.unknown
+        )

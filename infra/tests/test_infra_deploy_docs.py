@@ -8,11 +8,13 @@ mocks with the configuration the doc built. Then each recorded call is checked: 
 ``--target`` list against Pulumi's targeting rule on the mock graph
 (``pulumi_engine.py``), every ``aws`` command against the AWS CLI's own models
 (``aws_cli.py``) and the stack's names, the image against the stack's architecture and
-repository, the verify step's requests against the certificate's host and the ALB.
+repository, the verify step's requests against the certificate's host and the ALB. The
+program is also run as that targeted ``up`` runs it, untargeted resources answering empty.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -28,7 +30,7 @@ import aws_cli
 import pulumi_cli
 import pytest
 from keel_infra_mocks import INFRA, Deployment, Recorded, deploy, stack_config_from
-from pulumi_engine import engine_urns, targeted, targeted_update_errors
+from pulumi_engine import SkippedCreates, engine_urns, targeted, targeted_update_errors
 
 from keel.infra.config import StackConfig
 
@@ -173,6 +175,46 @@ def test_the_targets_are_closed_under_parents(first_deploy: Run):
         while parent in recorded:
             assert parent in created, f"{urn}'s parent {parent} is not targeted"
             parent = recorded[parent].parent
+
+
+@pytest.mark.parametrize("unknown", [False, True], ids=["cli-before-3.256", "cli-3.256-on"])
+def test_the_program_runs_to_the_end_in_the_targeted_first_up(first_deploy: Run, unknown: bool):
+    """``pulumi up --target`` runs the whole program; what is not targeted answers empty.
+
+    Before Pulumi 3.256.0 a skipped create's outputs reach the program as known ``None``
+    (``pulumi_engine.SkippedCreates``): every callback over the load balancer's DNS name, a
+    log group's ARN or RDS's secrets must still return, or the first ``up`` fails in the
+    program. From 3.256.0 they are unknown and the callbacks do not run.
+    """
+    targets = first_up(first_deploy)
+    monitor = functools.partial(SkippedCreates, targets=targets, unknown=unknown)
+
+    deployment = deploy(first_deploy.stack, monitor=monitor)
+
+    full = first_deploy.deployment
+    assert sorted(resource.urn for resource in deployment.resources) == sorted(
+        resource.urn for resource in full.resources
+    )
+    answered = {resource.type for resource in deployment.custom() if resource.outputs}
+    assert answered == {"aws:ecr/repository:Repository", "aws:ecr/lifecyclePolicy:LifecyclePolicy"}
+    (alb,) = deployment.of_type("aws:lb/loadBalancer:LoadBalancer")
+    assert (alb.id, alb.outputs) == ("", {})
+
+
+@pytest.mark.parametrize("stack", ["prod", "cutover", "existing_database"])
+def test_the_targeted_first_up_runs_to_the_end_on_every_stack_shape(
+    first_deploy: Run, stack: str, request
+):
+    """An existing VPC, routes being cut over, an existing database: other callbacks run."""
+    full: Deployment = request.getfixturevalue(stack)
+    monitor = functools.partial(SkippedCreates, targets=first_up(first_deploy), unknown=False)
+
+    deployment = deploy(full.app.config, monitor=monitor)
+
+    assert sorted(resource.urn for resource in deployment.resources) == sorted(
+        resource.urn for resource in full.resources
+    )
+    assert [resource for resource in deployment.custom() if not resource.outputs]
 
 
 def repository(deployment: Deployment) -> Recorded:

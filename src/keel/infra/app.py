@@ -33,6 +33,7 @@ from keel.infra.load_balancer import LoadBalancer, LoadBalancerArgs
 from keel.infra.migration import Migration, MigrationArgs
 from keel.infra.network import Network, NetworkArgs
 from keel.infra.operations_alarms import OperationsAlarms, OperationsAlarmsArgs
+from keel.infra.outputs import concat, join
 from keel.infra.registry import ImageRepository, ImageRepositoryArgs
 from keel.infra.roles import TaskRoles, TaskRolesArgs, secret_arn_of
 from keel.infra.secrets import AppSecret, AppSecretArgs
@@ -182,7 +183,7 @@ class KeelApp(pulumi.ComponentResource):
             image: pulumi.Input[str] = config.image
             repository_arn: pulumi.Input[str] | None = ecr_repository_arn(config.image)
         else:
-            image = pulumi.Output.concat(self.repository.url, ":", config.image_tag or "")
+            image = concat(self.repository.url, ":", config.image_tag or "")
             repository_arn = self.repository.arn
         self.image = pulumi.Output.from_input(image)
         #: Name -> valueFrom of every secret ECS injects when a task starts. The
@@ -285,9 +286,7 @@ class KeelApp(pulumi.ComponentResource):
         config = self.config
         environment = role_environment(
             config,
-            allowed_hosts=pulumi.Output.all(
-                *config.web.domain_names, self.load_balancer.alb.dns_name
-            ).apply(",".join),
+            allowed_hosts=join(",", [*config.web.domain_names, self.load_balancer.alb.dns_name]),
             vpc_cidr=self.network.vpc_cidr,
             database=self.database.environment,
             region=self.region,

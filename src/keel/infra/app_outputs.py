@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 from keel.infra.existing_database import ExistingDatabase
+from keel.infra.outputs import when_created
 
 if TYPE_CHECKING:
     from keel.infra.app import KeelApp
@@ -39,16 +40,19 @@ def stack_outputs(app: KeelApp) -> dict[str, pulumi.Input[Any]]:
         # one-off command: the migrate task's network, no public IP.
         "one_off_network_configuration": pulumi.Output.all(
             app.network.private_subnet_ids, migrate_group
-        ).apply(
-            lambda values: (
-                "awsvpcConfiguration={subnets=["
-                + ",".join(values[0])
-                + "],securityGroups=["
-                + values[1]
-                + "],assignPublicIp=DISABLED}"
-            )
-        ),
+        ).apply(when_created(_network_configuration, otherwise="")),
     }
+
+
+def _network_configuration(values: list[Any]) -> str:
+    subnets, security_group = values
+    return (
+        "awsvpcConfiguration={subnets=["
+        + ",".join(subnets)
+        + "],securityGroups=["
+        + security_group
+        + "],assignPublicIp=DISABLED}"
+    )
 
 
 def _database_outputs(app: KeelApp) -> dict[str, pulumi.Input[Any]]:

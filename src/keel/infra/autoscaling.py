@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from keel import constants
+from keel.infra.outputs import concat
 
 #: Scale out fast, scale in slowly: a web task takes traffic a minute after starting,
 #: and a worker that scales in too eagerly interrupts runs (they resume, but later).
@@ -30,7 +31,7 @@ def scalable_target(
         resource_name,
         service_namespace="ecs",
         scalable_dimension="ecs:service:DesiredCount",
-        resource_id=pulumi.Output.concat("service/", cluster_name, "/", service_name),
+        resource_id=concat("service/", cluster_name, "/", service_name),
         min_capacity=min_count,
         max_capacity=max_count,
         tags=tags,

@@ -25,6 +25,7 @@ from keel import constants
 from keel.infra.alerting import Alerting
 from keel.infra.cutover_config import LAMBDA_ONLY_PRIORITY_OFFSET, CutoverRoute
 from keel.infra.load_balancer import web_target_group
+from keel.infra.outputs import when_created
 
 NAMESPACE = "AWS/ApplicationELB"
 PERIOD = 60
@@ -306,19 +307,23 @@ class Cutover(pulumi.ComponentResource):
             name="keel-ecs-keeps-off-cutover-rules",
             role=self._args.ecs_load_balancer_role_name,
             policy=pulumi.Output.all(*rule_arns).apply(
-                lambda arns: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "CutoverRulesAreKeelCutovers",
-                                "Effect": "Deny",
-                                "Action": list(RULE_WRITES),
-                                "Resource": sorted(arns),
-                            }
-                        ],
-                    }
-                )
+                when_created(_deny_rule_writes, otherwise="")
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _deny_rule_writes(rule_arns: list[str]) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "CutoverRulesAreKeelCutovers",
+                    "Effect": "Deny",
+                    "Action": list(RULE_WRITES),
+                    "Resource": sorted(rule_arns),
+                }
+            ],
+        }
+    )

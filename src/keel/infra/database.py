@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from keel.infra.config import POSTGRES_PORT, DatabaseConfig
+from keel.infra.outputs import when_created
 
 #: The plain variable naming the RDS-managed master secret (JSON: username, password):
 #: the processes read the password from it at each new connection, so a rotation
@@ -142,7 +143,9 @@ class Database(pulumi.ComponentResource):
         )
         self.address = self.instance.address
         self.port = self.instance.port
-        self.master_secret_arn = self.instance.master_user_secrets.apply(_secret_arn)
+        self.master_secret_arn = self.instance.master_user_secrets.apply(
+            when_created(_secret_arn, otherwise="")
+        )
         self.secret_arn = self.master_secret_arn
         self.environment = {
             "DATABASE_HOST": self.address,

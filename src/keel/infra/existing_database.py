@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from keel.infra.config import ExistingDatabaseConfig
+from keel.infra.outputs import when_created
 
 #: The plain variable naming the secret whose value is the database URL.
 URL_SECRET_VARIABLE = "DATABASE_URL_SECRET_ARN"  # noqa: S105 (a variable name)
@@ -75,7 +76,7 @@ class ExistingDatabase(pulumi.ComponentResource):
             id=config.security_group_id, opts=pulumi.InvokeOptions(parent=self)
         )
         group_id = pulumi.Output.all(self.security_group, args.vpc_id).apply(
-            lambda found: _in_vpc(found[0], found[1])
+            when_created(lambda found: _in_vpc(found[0], found[1]), otherwise="")
         )
         for role, client in args.client_security_groups.items():
             aws.vpc.SecurityGroupEgressRule(
@@ -93,14 +94,17 @@ class ExistingDatabase(pulumi.ComponentResource):
         self.ingress_command = pulumi.Output.all(
             args.region, group_id, *(args.client_security_groups[role] for role in roles)
         ).apply(
-            lambda values: ingress_command(
-                region=values[0],
-                group_id=values[1],
-                port=config.port,
-                clients=[
-                    (f"{args.prefix}-{role}", client)
-                    for role, client in zip(roles, values[2:], strict=True)
-                ],
+            when_created(
+                lambda values: ingress_command(
+                    region=values[0],
+                    group_id=values[1],
+                    port=config.port,
+                    clients=[
+                        (f"{args.prefix}-{role}", client)
+                        for role, client in zip(roles, values[2:], strict=True)
+                    ],
+                ),
+                otherwise="",
             )
         )
         self.secret_arn = pulumi.Output.from_input(config.url_secret_arn)

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from keel import constants
 from keel.infra.cutover_config import PRODUCTION_RULE_PRIORITY
+from keel.infra.outputs import concat
 
 #: Tags the rule ECS owns, so policies and ``keel cutover`` tell it from the cutover rules.
 PRODUCTION_RULE_TAG = ("keel:listener-rule", "production")
@@ -181,7 +182,7 @@ class LoadBalancer(pulumi.ComponentResource):
             policy_arn=ECS_LOAD_BALANCER_POLICY,
             opts=child,
         )
-        self.url = self.alb.dns_name.apply(lambda dns: f"https://{dns}")
+        self.url = concat("https://", self.alb.dns_name)
         self.register_outputs(
             {
                 "url": self.url,

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from keel.infra.config import NetworkConfig
+from keel.infra.outputs import concat
 
 #: Interface endpoints a task needs to start without a NAT gateway: image pulls (ECR API
 #: and registry), log shipping and secret injection. S3 (image layers) is a gateway.
@@ -198,7 +199,7 @@ class Network(pulumi.ComponentResource):
         aws.ec2.VpcEndpoint(
             "s3",
             vpc_id=self.vpc_id,
-            service_name=pulumi.Output.concat("com.amazonaws.", region, ".s3"),
+            service_name=concat("com.amazonaws.", region, ".s3"),
             vpc_endpoint_type="Gateway",
             route_table_ids=self._private_route_table_ids,
             tags={**self._tags, "Name": f"{prefix}-s3"},
@@ -208,7 +209,7 @@ class Network(pulumi.ComponentResource):
             aws.ec2.VpcEndpoint(
                 service.replace(".", "-"),
                 vpc_id=self.vpc_id,
-                service_name=pulumi.Output.concat("com.amazonaws.", region, ".", service),
+                service_name=concat("com.amazonaws.", region, ".", service),
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
                 subnet_ids=self.private_subnet_ids,

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from keel.infra.access_config import TASK_ROLES, RolePermissions, managed_policy_name
+from keel.infra.outputs import concat
 
 ECR_PULL_ACTIONS = (
     "ecr:BatchCheckLayerAvailability",
@@ -134,9 +135,7 @@ class TaskRoles(pulumi.ComponentResource):
             {
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": [
-                    pulumi.Output.concat(arn, ":log-stream:*") for arn in args.log_group_arns
-                ],
+                "Resource": [concat(arn, ":log-stream:*") for arn in args.log_group_arns],
             },
         ]
         if args.repository_arn is not None:
@@ -180,9 +179,7 @@ class TaskRoles(pulumi.ComponentResource):
             "Resource": list(args.kms_key_arns),
             "Condition": {
                 "StringEquals": {
-                    "kms:ViaService": pulumi.Output.concat(
-                        "secretsmanager.", args.region, ".amazonaws.com"
-                    )
+                    "kms:ViaService": concat("secretsmanager.", args.region, ".amazonaws.com")
                 }
             },
         }
