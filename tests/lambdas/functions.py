@@ -44,6 +44,18 @@ KEEL_LAMBDAS = {
             }
         ],
     },
+    "my-account": {
+        "handler": f"{HANDLERS}.my_account",
+        "triggers": [
+            {
+                "type": "http",
+                "path": "/account",
+                "methods": ["GET"],
+                "format": "apigateway-v1",
+                "authorizer": "keel.lambdas.authorizers.authenticated_user",
+            }
+        ],
+    },
     "charge-card": {
         "handler": f"{HANDLERS}.charge_card",
         "retries": 2,
