@@ -57,4 +57,7 @@ def test_the_wheel_declares_the_supported_versions_and_extras(wheel: Path) -> No
     assert any(line.startswith("pulumi") and "extra == 'infra'" in line for line in requires)
     # Secrets Manager for passwords that rotate, and the cutover controller: always there.
     assert "boto3>=1.40" in requires
+    # keel.lambdas imports them itself (templates, schedules): declared, not left to DBOS.
+    assert "pyyaml>=6.0.1" in requires
+    assert "croniter>=6.2" in requires
     assert metadata["Requires-Python"] == ">=3.12"

@@ -44,6 +44,18 @@ KEEL_LAMBDAS = {
             }
         ],
     },
+    "my-account": {
+        "handler": f"{HANDLERS}.my_account",
+        "triggers": [
+            {
+                "type": "http",
+                "path": "/account",
+                "methods": ["GET"],
+                "format": "apigateway-v1",
+                "authorizer": "keel.lambdas.authorizers.authenticated_user",
+            }
+        ],
+    },
     "charge-card": {
         "handler": f"{HANDLERS}.charge_card",
         "retries": 2,
@@ -62,6 +74,12 @@ KEEL_LAMBDAS = {
         ],
     },
     "send-receipt": {"handler": f"{HANDLERS}.send_receipt", "timeout": 30},
+    # Its Lambda asynchronous-invocation config: one retry, events dropped after a minute.
+    "send-reminder": {
+        "handler": f"{HANDLERS}.send_receipt",
+        "retries": 1,
+        "maximum_event_age": 60,
+    },
     "nightly-report": {
         "handler": f"{HANDLERS}.nightly_report",
         "triggers": [{"type": "schedule", "expression": "cron(0 2 * * ? *)"}],

@@ -80,6 +80,19 @@ def session_cookies(event, context):
     }
 
 
+def my_account(event, context):
+    """API Gateway REST behind a user-pool authorizer: reads who called from the claims."""
+    authorizer = event["requestContext"]["authorizer"]
+    claims = authorizer["claims"]
+    return {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(
+            {"email": claims["email"], "staff": claims["is_staff"] == "true", "seen": authorizer}
+        ),
+    }
+
+
 def charge_card(event, context):
     """Raises, as a handler does when its payment provider refuses."""
     raise ValueError(f"card declined for order {event.get('order_id')}")

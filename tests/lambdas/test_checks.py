@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import override_settings
+from pytest_django.fixtures import Settings
 
 from keel.lambdas import checks
 
@@ -14,6 +15,13 @@ def test_the_suites_project_passes_them() -> None:
     assert checks.check_task_queue() == []
     assert checks.check_invoke_credentials() == []
     assert checks.check_routes_reachable() == []
+
+
+def test_keel_tasks_not_installed(settings: Settings) -> None:
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "keel.tasks"]
+    (error,) = checks.check_tasks_installed()
+    assert error.id == "keel.E030"
+    assert '"keel.tasks"' in error.hint
 
 
 @override_settings(ROOT_URLCONF="tests.lambdas.urls_without_functions")

@@ -87,6 +87,36 @@ def test_django_authenticates_and_the_claims_reach_the_function(client: Client) 
     assert cookies_sent(response) == ["session=abc; Secure; HttpOnly", "visits=2; Max-Age=3600"]
 
 
+@pytest.mark.django_db
+def test_a_rest_function_reads_the_callers_claims_as_payload_1_0_carries_them(
+    client: Client,
+) -> None:
+    from rest_framework.authtoken.models import Token
+
+    assert client.get("/account").status_code == 403  # no signed-in user: nothing runs
+    user = get_user_model().objects.create_user(
+        "bob", email="bob@example.com", password="x", is_staff=True
+    )
+    shape = {
+        "principalId": "bob",
+        "claims": {
+            "sub": str(user.pk),
+            "username": "bob",
+            "email": "bob@example.com",
+            "is_staff": "true",
+        },
+    }
+    client.force_login(user)
+    response = client.get("/account")
+    assert response.status_code == 200
+    assert response.json() == {"email": "bob@example.com", "staff": True, "seen": shape}
+    # A DRF token is a signed-in caller too; a wrong one is nobody.
+    token = Token.objects.create(user=user)
+    caller = Client(HTTP_HOST=HOST)
+    assert caller.get("/account", HTTP_AUTHORIZATION=f"Token {token.key}").json()["seen"] == shape
+    assert caller.get("/account", HTTP_AUTHORIZATION="Token not-a-key").status_code == 403
+
+
 def test_a_raising_handler_is_api_gateways_502(client: Client) -> None:
     response = client.post("/charges", {"order_id": "o-1"}, content_type="application/json")
     assert response.status_code == 502

@@ -286,6 +286,41 @@ def test_the_rest_sample_response_becomes_its_http_response() -> None:
     assert response.content == b"Hello World"
     for name, values in expected["multiValueHeaders"].items():
         assert response[name] == ", ".join(values)
+    # The sample sets no Content-Type: API Gateway REST sends its default.
+    assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("event_format", "expected"),
+    [("apigateway-v1", "application/json"), ("apigateway-v2", "application/json"), ("alb", None)],
+)
+def test_a_result_without_content_type_gets_its_front_ends_default(
+    event_format: str, expected: str | None
+) -> None:
+    """What each front end sends when the function sets no Content-Type.
+
+    No AWS page states it for a result with a ``statusCode``; keel follows AWS's own
+    emulator, SAM CLI's ``sam local start-api`` (samcli/local/apigw/local_apigw_service.py,
+    both payload parsers: "If the customer doesn't define Content-Type default to
+    application/json"), and what deployed APIs are reported to send:
+
+    - REST (payload 1.0): ``application/json`` (aws/aws-sam-cli#1218 and
+      aws/aws-lambda-dotnet#283 report it of deployed REST APIs).
+    - HTTP API and function URLs (payload 2.0): ``application/json``; AWS documents it
+      only for a result without ``statusCode`` (docs.aws.amazon.com/apigateway/latest/
+      developerguide/http-api-develop-integrations-lambda.html), tested in
+      ``test_http_api_defaults_for_a_result_without_status_code``.
+    - ALB: none. The ELB guide ("Respond to the load balancer", docs.aws.amazon.com/
+      elasticloadbalancing/latest/application/lambda-functions.html) documents no default
+      and says the function's response must include its headers; keel adds none, so
+      Django's ``text/html`` must not leak in either.
+
+    docs/lambdas.md says where deployed front ends are reported to differ.
+    """
+    response = response_of({"statusCode": 200, "body": "Hello"}, event_format)
+    assert response.get("Content-Type") == expected
+    empty = response_of({"statusCode": 204}, event_format)
+    assert empty.get("Content-Type") == expected
 
 
 def test_the_alb_sample_response_merges_headers_and_sends_each_cookie() -> None:

@@ -118,6 +118,12 @@ def test_client_context_reaches_the_handler() -> None:
     assert json.loads(response.content)["client_custom"] == {"tenant": "acme"}
 
 
+def event_age_limit(record: TaskRecord) -> float:
+    """Seconds from the record's creation to when no attempt may start."""
+    assert record.expires_at is not None
+    return (record.expires_at - record.created_at).total_seconds()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_event_is_accepted_202_and_recorded_as_a_durable_task() -> None:
     with mock.patch("keel.tasks.services.task_dispatch") as dispatched:
@@ -129,9 +135,26 @@ def test_event_is_accepted_202_and_recorded_as_a_durable_task() -> None:
     (record,) = TaskRecord.objects.all()
     assert record.task_path == "keel.lambdas.jobs.invoke_event"
     assert record.args == ["send-receipt", response["x-amzn-RequestId"], {"label": "r"}]
-    assert (record.retries, record.retry_backoff) == (2, 60.0)
-    assert record.expires_at is not None
+    # Lambda's defaults: two retries, one minute then two apart, six hours of age.
+    assert (record.retries, record.retry_backoff, record.retry_backoff_max) == (2, 60.0, 120.0)
+    assert event_age_limit(record) == pytest.approx(21_600, abs=1)
     assert dispatched.call_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_is_recorded_with_its_functions_retries_and_maximum_age(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LAMBDA_RETRY_BACKOFF", "5")
+    with mock.patch("keel.tasks.services.task_dispatch"):
+        response = invoke(
+            "send-reminder", {"label": "r"}, headers={"X-Amz-Invocation-Type": "Event"}
+        )
+    assert response.status_code == 202
+    (record,) = TaskRecord.objects.all()
+    # KEEL_LAMBDAS["send-reminder"]: retries 1, maximum_event_age 60.
+    assert (record.retries, record.retry_backoff, record.retry_backoff_max) == (1, 5.0, 10.0)
+    assert event_age_limit(record) == pytest.approx(60, abs=1)
 
 
 def test_dry_run_checks_and_runs_nothing() -> None:

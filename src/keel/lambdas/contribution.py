@@ -1,4 +1,5 @@
-"""What the bridge runs in the worker's DBOS: one schedule per scheduled function."""
+"""What the bridge runs in the worker's DBOS: one schedule per scheduled function, and a
+sweep that deletes the progress of SQS batches done long ago."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def lambdas_contribution() -> Contribution:
             for index, trigger in enumerate(function.schedule_triggers)
             if trigger.enabled
         ),
+        sweeps=(services.batch_progress_prune,),
     )
 
 

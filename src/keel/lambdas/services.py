@@ -13,10 +13,11 @@ import dataclasses
 import json
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from keel.lambdas import batch, invocation, registry
 from keel.lambdas.conf import lambda_settings
@@ -113,6 +114,28 @@ def _batch_attempt(function: Function, request_id: str, event: dict[str, Any]) -
     if failed:
         raise BatchItemFailures(failed)
     return _json_or_none(outcome.result)
+
+
+#: How long a done batch's progress is kept. A row with no message left matters only if
+#: the attempt that wrote it runs again, which happens when its worker died before the
+#: task recorded its success and another worker recovers it (WORKER_EXECUTOR_DEAD_AFTER
+#: after a worker is up): six hours, Lambda's longest maximum event age, is far past that.
+BATCH_PROGRESS_KEPT = timedelta(hours=6)
+
+
+def batch_progress_prune(*, kept: timedelta = BATCH_PROGRESS_KEPT, limit: int = 1000) -> int:
+    """Delete up to ``limit`` rows of batches done longer than ``kept`` ago; return how many.
+
+    Run by every worker's sweep (keel.lambdas.contribution). A batch with messages left
+    keeps its row: its task is retrying, or in the failed list, whose ``--retry`` runs
+    only those messages.
+    """
+    done = BatchProgress.objects.filter(remaining=[], updated_at__lt=timezone.now() - kept)
+    ids = list(done.order_by("updated_at").values_list("request_id", flat=True)[:limit])
+    if not ids:
+        return 0
+    deleted, _ = BatchProgress.objects.filter(request_id__in=ids, remaining=[]).delete()
+    return deleted
 
 
 def _json_or_none(value: Any) -> Any:
