@@ -79,15 +79,13 @@ def run(task_id: str) -> None:
             return
         record = TaskRecord.objects.get(pk=task_id)
         task = task_of(record)
+        # The attempt's number as recorded when it began: a replay sees the same one.
+        started = task_result(record, task, attempts=plan.get("attempts"))
         try:
             if plan["takes_context"]:
                 from keel.tasks.api import TaskContext
 
-                value = task.call(
-                    TaskContext(task_result=task_result(record, task)),
-                    *plan["args"],
-                    **plan["kwargs"],
-                )
+                value = task.call(TaskContext(task_result=started), *plan["args"], **plan["kwargs"])
             else:
                 value = task.call(*plan["args"], **plan["kwargs"])
             returned = normalize_json(value)
@@ -147,14 +145,13 @@ async def arun(task_id: str) -> None:
             return
         record = await TaskRecord.objects.aget(pk=task_id)
         task = task_of(record)
+        started = task_result(record, task, attempts=plan.get("attempts"))
         try:
             if plan["takes_context"]:
                 from keel.tasks.api import TaskContext
 
                 value = await task.acall(
-                    TaskContext(task_result=task_result(record, task)),
-                    *plan["args"],
-                    **plan["kwargs"],
+                    TaskContext(task_result=started), *plan["args"], **plan["kwargs"]
                 )
             else:
                 value = await task.acall(*plan["args"], **plan["kwargs"])
