@@ -197,6 +197,27 @@ def test_a_task_enqueued_in_a_transaction_is_handed_over_at_commit(
     assert dispatched == [result.id]
 
 
+def test_task_enqueued_is_sent_by_enqueue_inside_the_transaction_as_django_s_backends_do(
+    dispatched: list[str],
+) -> None:
+    from keel.tasks.api import task_enqueued
+
+    received: list[tuple[type, str, str, list[str]]] = []
+
+    def receiver(sender: type, task_result: Any, **kwargs: Any) -> None:
+        received.append((sender, task_result.id, task_result.status, list(dispatched)))
+
+    task_enqueued.connect(receiver)
+    try:
+        with transaction.atomic():
+            result = durable_tasks.marked.enqueue("x")
+            # Before the commit and the hand-over to the workers (docs/tasks.md, "Signals").
+            assert received == [(DurableBackend, result.id, TaskResultStatus.READY, [])]
+    finally:
+        task_enqueued.disconnect(receiver)
+    assert dispatched == [result.id]
+
+
 def test_a_task_enqueued_in_a_rolled_back_transaction_leaves_nothing(
     dispatched: list[str],
 ) -> None:
