@@ -74,6 +74,42 @@ def test_a_failing_task_is_retried_with_backoff_then_failed_then_retried_from_th
         assert recovered["errors"] == ["builtins.ConnectionError"] * 2
 
 
+def test_context_tasks_retried_on_one_worker_see_each_attempt_and_django_s_signals_are_sent(
+    tmp_path: Path,
+) -> None:
+    with task_cluster(tmp_path) as keel:
+        keel.start_worker()
+        ids = {
+            "once": keel.enqueue("retried_with_context", "once", 1),
+            "always": keel.enqueue("retried_with_context", "always", 9),
+            "async-once": keel.enqueue("async_retried_with_context", "async-once", 1),
+        }
+        results = dict(zip(ids, keel.wait(list(ids.values())), strict=True))
+        effects = keel.side_effects()
+    # One worker made both attempts of each: attempts count attempts, not workers.
+    for label in ("once", "async-once"):
+        assert results[label]["status"] == "SUCCESSFUL", results[label]
+        assert results[label]["return_value"] == {"attempt": 2, "attempts": 2}
+    for result in results.values():
+        assert (result["attempts"], len(result["worker_ids"])) == (2, 1), result
+    assert results["always"]["status"] == "FAILED"
+    # Django's signals, sender the backend class: task_enqueued by enqueue() in keel web,
+    # task_started as each attempt begins, task_finished once, in the final state.
+    for label, final in (
+        ("once", "SUCCESSFUL"),
+        ("always", "FAILED"),
+        ("async-once", "SUCCESSFUL"),
+    ):
+        assert [what for name, what, _ in effects if name == label] == [
+            "enqueued:DurableBackend:READY:0",
+            "started:DurableBackend:RUNNING:1",
+            "attempt-1",
+            "started:DurableBackend:RUNNING:2",
+            "attempt-2",
+            f"finished:DurableBackend:{final}:2",
+        ], label
+
+
 def keel_manage(keel, *arguments: str) -> str:  # type: ignore[no-untyped-def]
     from tests.processes import run_keel
 

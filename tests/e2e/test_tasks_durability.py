@@ -3,8 +3,8 @@
 One database, twenty kills: each time a sync and an async task have completed step 1
 and are held inside step 2 on the only worker (tests.tasks.durable_tasks.held), that
 worker is SIGKILLed, so the kill lands mid-step by construction, not by timing. A new
-worker (a new executor) must resume both within 45 s, without running step 1 again;
-once they have finished it is the next victim.
+worker (a new executor) must finish both within 45 s of the kill (their records'
+``finished_at``), without running step 1 again; then it is the next victim.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,8 @@ KILLED_STEP = 2
 STEP_DELAY = 0.2
 #: What each task returns: the sum of its step numbers.
 TOTAL = sum(range(1, STEPS + 1))
+#: Issue 17: a task killed mid-way is finished by another worker within this.
+FINISHED_WITHIN = 45.0
 
 
 def wait_for(condition, timeout: float, message: str) -> float:  # type: ignore[no-untyped-def]
@@ -42,6 +45,15 @@ def held_in_step(keel: TaskCluster, labels: list[str]) -> bool:
     """True once every task has begun the held step (and so waits inside it)."""
     begun = {label for label, what, _ in keel.side_effects() if what == f"step-{KILLED_STEP}-start"}
     return set(labels) <= begun
+
+
+def done_at(keel: TaskCluster, label: str, step: int) -> float:
+    """When (unix time) the task's ``step`` was done."""
+    found = [
+        at for done, what, at in keel.side_effects() if (done, what) == (label, f"step-{step}-done")
+    ]
+    assert len(found) == 1, (label, step, found)
+    return found[0]
 
 
 def done_steps(keel: TaskCluster) -> Counter[tuple[str, int]]:
@@ -65,6 +77,7 @@ def test_tasks_resume_on_a_new_worker_after_each_of_20_sigkills_without_repeatin
         labels_by_kill: list[list[str]] = []
         all_ids: list[str] = []
         resume_seconds: list[float] = []
+        finish_seconds: list[float] = []
         steps_done_at_kill: list[int] = []
         for kill in range(KILLS):
             keel.hold(KILLED_STEP)
@@ -79,26 +92,26 @@ def test_tasks_resume_on_a_new_worker_after_each_of_20_sigkills_without_repeatin
             # The tasks are the victim's now: the successor gets them only by recovering
             # them. It boots while the victim is judged dead, which keeps the test short.
             successor = keel.start_worker(wait=False)
-            killed_at = time.monotonic()
+            # Wall clock, as the worker's side effects and ``finished_at`` are (one host).
+            killed_at = time.time()
             victim.signal(signal.SIGKILL)
             before = done_steps(keel)
             assert victim.wait(10) == -signal.SIGKILL
             keel.hold(None)
             keel.wait_started(successor)
             victim = successor
-            for label in labels:
+            # Finished before the next kill: each task meets exactly one SIGKILL. The wait
+            # only bounds the test; the 45 s are judged on the records below.
+            finished = keel.wait(ids, timeout=FINISHED_WITHIN + 15)
+            for label, result in zip(labels, finished, strict=True):
                 steps_done = max((number for (done, number) in before if done == label), default=0)
                 steps_done_at_kill.append(steps_done)
-                resumed_at = wait_for(
-                    lambda label=label, steps_done=steps_done: (
-                        done_steps(keel)[(label, steps_done + 1)] > 0
-                    ),
-                    45,
-                    f"task {label} was not resumed within 45 s of kill {kill + 1}",
+                resume_seconds.append(done_at(keel, label, steps_done + 1) - killed_at)
+                finish = datetime.fromisoformat(result["finished_at"]).timestamp() - killed_at
+                assert finish < FINISHED_WITHIN, (
+                    f"task {label} finished {finish:.1f} s after kill {kill + 1}"
                 )
-                resume_seconds.append(resumed_at - killed_at)
-            # Finished before the next kill: each task meets exactly one SIGKILL.
-            keel.wait(ids, timeout=60)
+                finish_seconds.append(finish)
         results = keel.wait(all_ids, timeout=60)
         effects = done_steps(keel)
     elapsed = time.monotonic() - began
@@ -116,9 +129,9 @@ def test_tasks_resume_on_a_new_worker_after_each_of_20_sigkills_without_repeatin
     # Every kill came after exactly the steps before the held one: each proved they were
     # not run again.
     assert steps_done_at_kill == [KILLED_STEP - 1] * 2 * KILLS
-    assert max(resume_seconds) < 45
     print(
-        f"{KILLS} SIGKILLs, {len(all_ids)} tasks: resumed after max {max(resume_seconds):.1f} s, "
-        f"median {sorted(resume_seconds)[len(resume_seconds) // 2]:.1f} s; "
+        f"{KILLS} SIGKILLs, {len(all_ids)} tasks: resumed (next step done) after max "
+        f"{max(resume_seconds):.1f} s, finished after max {max(finish_seconds):.1f} s, "
+        f"median {sorted(finish_seconds)[len(finish_seconds) // 2]:.1f} s; "
         f"test took {elapsed:.0f} s"
     )

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from keel.tasks import step, task
-from keel.tasks.api import TaskContext
+from keel.tasks.api import TaskContext, TaskResult, task_enqueued, task_finished, task_started
 
 
 def record(label: str, what: str) -> None:
@@ -115,3 +115,51 @@ def marked(label: str) -> str:
 def with_context(context: TaskContext, label: str) -> dict[str, Any]:
     record(label, "ran")
     return {"attempt": context.attempt, "id": context.task_result.id}
+
+
+@task(takes_context=True, retries=1, retry_backoff=0.1, retry_backoff_max=0.1)
+def retried_with_context(context: TaskContext, label: str, failures: int) -> dict[str, Any]:
+    """Fail the first ``failures`` attempts, as ``context.attempt`` numbers them."""
+    record(label, f"attempt-{context.attempt}")
+    if context.attempt <= failures:
+        raise ConnectionError(f"{label}: attempt {context.attempt} refused")
+    return {"attempt": context.attempt, "attempts": context.task_result.attempts}
+
+
+@task(takes_context=True, retries=1, retry_backoff=0.1, retry_backoff_max=0.1)
+async def async_retried_with_context(
+    context: TaskContext, label: str, failures: int
+) -> dict[str, Any]:
+    await asyncio.to_thread(record, label, f"attempt-{context.attempt}")
+    if context.attempt <= failures:
+        raise ConnectionError(f"{label}: attempt {context.attempt} refused")
+    return {"attempt": context.attempt, "attempts": context.task_result.attempts}
+
+
+SIGNALLED = {retried_with_context.func, async_retried_with_context.func}
+
+
+def signalled(name: str, sender: type, task_result: TaskResult) -> None:
+    """Record Django's task signals for the ``retried`` tasks only (other tests count
+    every line of the log): ``<label> <signal>:<sender>:<status>:<attempts>``."""
+    if task_result.task.func in SIGNALLED:
+        what = f"{name}:{sender.__name__}:{task_result.status}:{task_result.attempts}"
+        record(task_result.args[0], what)
+
+
+def on_enqueued(sender: type, task_result: TaskResult, **kwargs: Any) -> None:
+    signalled("enqueued", sender, task_result)
+
+
+def on_started(sender: type, task_result: TaskResult, **kwargs: Any) -> None:
+    signalled("started", sender, task_result)
+
+
+def on_finished(sender: type, task_result: TaskResult, **kwargs: Any) -> None:
+    signalled("finished", sender, task_result)
+
+
+# Connected on import: ``keel web`` imports this module to enqueue, a worker to run a task.
+task_enqueued.connect(on_enqueued)
+task_started.connect(on_started)
+task_finished.connect(on_finished)

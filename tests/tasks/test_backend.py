@@ -197,6 +197,27 @@ def test_a_task_enqueued_in_a_transaction_is_handed_over_at_commit(
     assert dispatched == [result.id]
 
 
+def test_task_enqueued_is_sent_by_enqueue_inside_the_transaction_as_django_s_backends_do(
+    dispatched: list[str],
+) -> None:
+    from keel.tasks.api import task_enqueued
+
+    received: list[tuple[type, str, str, list[str]]] = []
+
+    def receiver(sender: type, task_result: Any, **kwargs: Any) -> None:
+        received.append((sender, task_result.id, task_result.status, list(dispatched)))
+
+    task_enqueued.connect(receiver)
+    try:
+        with transaction.atomic():
+            result = durable_tasks.marked.enqueue("x")
+            # Before the commit and the hand-over to the workers (docs/tasks.md, "Signals").
+            assert received == [(DurableBackend, result.id, TaskResultStatus.READY, [])]
+    finally:
+        task_enqueued.disconnect(receiver)
+    assert dispatched == [result.id]
+
+
 def test_a_task_enqueued_in_a_rolled_back_transaction_leaves_nothing(
     dispatched: list[str],
 ) -> None:
@@ -292,3 +313,46 @@ def test_a_records_attempts_count_its_failures_and_the_one_under_way(
     record.refresh_from_db()
     # One worker made all three: counting workers said 1.
     assert (record.attempts, record.worker_ids) == (3, ["only-worker"])
+
+
+def test_a_result_counts_attempts_made_on_one_worker_not_workers(
+    dispatched: list[str],
+) -> None:
+    result = durable_tasks.flaky.enqueue("x", 9)
+    services.task_worker_join(task_id=result.id, worker_id="only-worker")
+    for attempt in (1, 2, 3):
+        services.task_attempt_begin(task_id=result.id, attempt=attempt)
+        assert durable_tasks.flaky.get_result(result.id).attempts == attempt
+        services.task_attempt_fail(
+            task_id=result.id,
+            error={"exception_class_path": "builtins.ConnectionError", "traceback": "x"},
+            final=attempt == 3,
+        )
+    failed = durable_tasks.flaky.get_result(result.id)
+    assert (failed.status, failed.attempts) == (TaskResultStatus.FAILED, 3)
+    # Django's own count, len(worker_ids), would say 1: the record is not made to lie.
+    assert failed.worker_ids == ["only-worker"]
+    result.refresh()
+    assert result.attempts == 3
+    async_to_sync(result.arefresh)()
+    assert result.attempts == 3
+
+
+def test_a_context_sees_the_attempt_under_way(dispatched: list[str]) -> None:
+    from keel.tasks.api import TaskContext
+    from keel.tasks.backend import task_result
+
+    result = durable_tasks.with_context.enqueue("x")
+    services.task_worker_join(task_id=result.id, worker_id="only-worker")
+    services.task_attempt_begin(task_id=result.id, attempt=1)
+    services.task_attempt_fail(
+        task_id=result.id,
+        error={"exception_class_path": "builtins.ConnectionError", "traceback": "x"},
+        final=False,
+    )
+    plan = services.task_attempt_begin(task_id=result.id, attempt=2)
+    # Recorded with the attempt's step, so a replay of this attempt sees 2 again.
+    assert plan["attempts"] == 2
+    record = TaskRecord.objects.get(pk=result.id)
+    context = TaskContext(task_result=task_result(record, durable_tasks.with_context))
+    assert context.attempt == 2

@@ -27,6 +27,8 @@ TASKS = {
         "marked",
         "perishable",
         "with_context",
+        "retried_with_context",
+        "async_retried_with_context",
     )
 }
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         DEFAULT_TASK_QUEUE_NAME,
         TASK_MAX_PRIORITY,
         TASK_MIN_PRIORITY,
+        TASK_REFRESH_ATTRS,
         Task,
         TaskError,
     )
@@ -44,6 +45,7 @@ else:
             DEFAULT_TASK_QUEUE_NAME,
             TASK_MAX_PRIORITY,
             TASK_MIN_PRIORITY,
+            TASK_REFRESH_ATTRS,
             Task,
             TaskError,
         )
@@ -64,6 +66,7 @@ else:
             DEFAULT_TASK_QUEUE_NAME,
             TASK_MAX_PRIORITY,
             TASK_MIN_PRIORITY,
+            TASK_REFRESH_ATTRS,
             Task,
             TaskError,
         )
@@ -77,6 +80,7 @@ __all__ = [
     "DEFAULT_TASK_QUEUE_NAME",
     "TASK_MAX_PRIORITY",
     "TASK_MIN_PRIORITY",
+    "TASK_REFRESH_ATTRS",
     "BaseTaskBackend",
     "InvalidTask",
     "Task",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -26,6 +26,7 @@ from django.utils.module_loading import import_string
 
 from keel.tasks import services
 from keel.tasks.api import (
+    TASK_REFRESH_ATTRS,
     BaseTaskBackend,
     InvalidTask,
     Task,
@@ -55,6 +56,36 @@ class DurableTask(Task):
     retry_backoff: float = 1.0
     retry_backoff_max: float = 300.0
     max_age: float | None = None
+
+
+# Frozen as Django's TaskResult is; django-stubs 6.1 declares that one not frozen.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DurableTaskResult(TaskResult):  # type: ignore[misc]
+    """Django's ``TaskResult``, with ``attempts`` the attempts made (``TaskRecord.attempts``).
+
+    Django and django-tasks define ``attempts`` as ``len(worker_ids)``: one worker per
+    attempt. keel's ``worker_ids`` are the executors that processed the task, so one
+    worker may have made every attempt, and a resumed attempt has two. The count is kept
+    beside them instead, and ``TaskContext.attempt`` (which is ``task_result.attempts``)
+    is the number of the attempt under way.
+    """
+
+    _attempts: int = field(init=False, default=0)
+
+    @property
+    def attempts(self) -> int:
+        return self._attempts
+
+    def refresh(self) -> None:
+        self._take(self.task.get_backend().get_result(self.id))
+
+    async def arefresh(self) -> None:
+        self._take(await self.task.get_backend().aget_result(self.id))
+
+    def _take(self, refreshed: TaskResult) -> None:
+        # Django's refresh copies TASK_REFRESH_ATTRS, which cannot name this class's field.
+        for attr in (*TASK_REFRESH_ATTRS, "_attempts"):
+            object.__setattr__(self, attr, getattr(refreshed, attr))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -204,9 +235,10 @@ def task_of(record: TaskRecord) -> Task:
     return found
 
 
-def task_result(record: TaskRecord, task: Task) -> TaskResult:
-    """The record as ``django.tasks.TaskResult``."""
-    result: TaskResult = TaskResult(
+def task_result(record: TaskRecord, task: Task, *, attempts: int | None = None) -> TaskResult:
+    """The record as ``django.tasks.TaskResult``; ``attempts`` overrides the record's count
+    (an attempt's own number, recorded when it began, so a replay sees the same one)."""
+    result = DurableTaskResult(
         task=task.using(
             priority=record.priority, queue_name=record.queue_name, run_after=record.run_after
         ),
@@ -223,4 +255,5 @@ def task_result(record: TaskRecord, task: Task) -> TaskResult:
         worker_ids=list(record.worker_ids),
     )
     object.__setattr__(result, "_return_value", record.return_value)
+    object.__setattr__(result, "_attempts", record.attempts if attempts is None else attempts)
     return result

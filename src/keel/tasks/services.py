@@ -128,6 +128,8 @@ def task_attempt_begin(*, task_id: str, attempt: int) -> dict[str, Any]:
     """Start attempt ``attempt``; return what the attempt runs (recorded, as a step).
 
     ``expired`` says the task is past its ``expires_at``: the attempt must not run.
+    ``attempts`` is the result's attempt count with this one (``TaskContext.attempt``): one
+    more than its errors, so it goes on counting after a retry from the failed list.
     """
     with transaction.atomic():
         record = TaskRecord.objects.select_for_update().get(pk=task_id)
@@ -138,6 +140,7 @@ def task_attempt_begin(*, task_id: str, attempt: int) -> dict[str, Any]:
         record.save(update_fields=["status", "started_at", "last_attempted_at"])
     return {
         "attempt": attempt,
+        "attempts": record.attempts,
         "task_path": record.task_path,
         "args": record.args,
         "kwargs": record.kwargs,
