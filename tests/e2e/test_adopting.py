@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from packaging.version import Version
 
 from tests.adopting import (
     FLAVOURS,
@@ -25,11 +26,13 @@ from tests.adopting import (
     Environment,
     adopt,
     build_wheel,
+    flavour_range,
     make_environment,
     make_project,
     project_environment,
     run,
     shell_commands,
+    supported,
 )
 from tests.processes import KeelProcess, free_port
 
@@ -98,9 +101,21 @@ def adopted(
         worker.stop()
 
 
+def test_each_environment_holds_the_django_and_drf_it_stands_for(adopted: Adopted) -> None:
+    versions = adopted.environment.versions()
+    allowed = flavour_range(adopted.environment.flavour)
+    assert all(versions[name] in allowed[name] for name in versions), (versions, allowed)
+    if adopted.environment.flavour == "lts":
+        # The lowest keel supports: the release series of its own lower bounds (5.2, 3.16).
+        for name, version in versions.items():
+            [floor] = [spec.version for spec in supported()[name] if spec.operator == ">="]
+            assert Version(version).release[:2] == Version(floor).release[:2], (name, version)
+
+
 def test_keel_init_found_the_project_and_wrote_its_files(adopted: Adopted) -> None:
     assert "settings module   shop.settings (from manage.py)" in adopted.init_output
     assert "WSGI application  shop.wsgi.application" in adopted.init_output
+    assert "ASGI application  shop.asgi.application" in adopted.init_output
     for path in ("Dockerfile", ".dockerignore", "infra/__main__.py", "infra/Pulumi.dev.yaml"):
         assert (adopted.root / path).is_file()
     again = run(
