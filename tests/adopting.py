@@ -13,10 +13,13 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 
 from tests.processes import REPO, base_environment, uv_command
 
@@ -88,6 +91,38 @@ class Environment:
     @property
     def keel(self) -> str:
         return str(self.bin / "keel")
+
+    def versions(self) -> dict[str, str]:
+        """The Django and DRF this environment imports, by distribution name."""
+        result = run(
+            [
+                str(self.bin / "python"),
+                "-c",
+                "import django, rest_framework;"
+                "print(django.get_version(), rest_framework.__version__)",
+            ],
+            cwd=self.root,
+        )
+        assert result.returncode == 0, result.stderr
+        django, drf = result.stdout.split()
+        return {"django": django, "djangorestframework": drf}
+
+
+def requirements(specifiers: list[str]) -> dict[str, SpecifierSet]:
+    return {(r := Requirement(line)).name: r.specifier for line in specifiers}
+
+
+def supported() -> dict[str, SpecifierSet]:
+    """The versions keel's own dependencies allow (pyproject.toml)."""
+    return requirements(
+        tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    )
+
+
+def flavour_range(flavour: str) -> dict[str, SpecifierSet]:
+    """The versions the lock group of ``flavour`` allows (pyproject.toml)."""
+    groups = tomllib.loads((REPO / "pyproject.toml").read_text())["dependency-groups"]
+    return requirements(groups[FLAVOURS[flavour]])
 
 
 def make_environment(wheel: Path, directory: Path, flavour: str) -> Environment:

@@ -5,7 +5,8 @@ models: operation ``DescribeRepositories`` is ``describe-repositories``, member
 ``repositoryNames`` is ``--repository-names``, a boolean member also has
 ``--no-<name>``, and ``aws <service> wait <waiter>`` takes the members of the waiter's
 operation. A handful of commands are CLI customizations with no model; they are listed
-here with their options.
+here with their options. A structure member given in the CLI's shorthand
+(``--tls-config ServerNameToVerify=example.com``) must name the structure's own keys.
 """
 
 from __future__ import annotations
@@ -52,6 +53,40 @@ def _session() -> botocore.session.Session:
 def _operations(service: str) -> dict[str, str]:
     model = _session().get_service_model(service)
     return {xform_name(name, "-"): name for name in model.operation_names}
+
+
+@functools.cache
+def _shorthand_keys(service: str, operation: str) -> dict[str, frozenset[str]]:
+    """Return ``--option -> the keys its shorthand takes`` for structure members (and
+    lists of structures, whose shorthand names one item's keys)."""
+    shape = _session().get_service_model(service).operation_model(operation).input_shape
+    keys: dict[str, frozenset[str]] = {}
+    for name, member in ({} if shape is None else shape.members).items():
+        if member.type_name == "list":
+            member = member.member
+        if member.type_name == "structure":
+            keys["--" + xform_name(name, "-")] = frozenset(member.members)
+    return keys
+
+
+def shorthand_keys(value: str) -> list[str]:
+    """Return the top-level keys of a shorthand value (``A=1,B=[{C=2}],D=x,y`` -> A, B, D).
+
+    JSON, ``file://`` values and bare words have none.
+    """
+    if value.startswith(("{", "[", "file://")):
+        return []
+    pieces, depth, current = [], 0, ""
+    for character in value:
+        depth += {"[": 1, "{": 1, "]": -1, "}": -1}.get(character, 0)
+        if character == "," and depth == 0:
+            pieces.append(current)
+            current = ""
+        else:
+            current += character
+    pieces.append(current)
+    # A piece without "=" continues the previous key's list (``Values=a,b``).
+    return [piece.split("=", 1)[0] for piece in pieces if "=" in piece]
 
 
 def _members(service: str, operation: str) -> tuple[dict[str, bool], set[str]]:
@@ -102,6 +137,11 @@ def problems(argv: Sequence[str]) -> list[str]:
         options, required = _members(service, _operations(service)[command])
     else:
         return [f"aws {service} {command}: no such operation"]
+    structures = (
+        _shorthand_keys(service, _operations(service)[command])
+        if command in _operations(service) and (service, command) not in CUSTOMIZATIONS
+        else {}
+    )
     options.update(GLOBAL_OPTIONS)
     found: list[str] = []
     seen: set[str] = set()
@@ -123,14 +163,21 @@ def problems(argv: Sequence[str]) -> list[str]:
             continue
         seen.add(name.replace("--no-", "--", 1))
         index += 1
+        given = [word.partition("=")[2]] if has_value else []
         if options[name] and not has_value:
             # A list member takes every value up to the next option.
-            values = 0
             while index < len(rest) and not rest[index].startswith("--"):
+                given.append(rest[index])
                 index += 1
-                values += 1
-            if not values:
+            if not given:
                 found.append(f"aws {service} {command}: {name} needs a value")
+        if name in structures:
+            for key in (key for value in given for key in shorthand_keys(value)):
+                if key not in structures[name]:
+                    found.append(
+                        f"aws {service} {command}: {name} has no key {key}"
+                        f" (it takes {', '.join(sorted(structures[name]))})"
+                    )
     found += [
         f"aws {service} {command}: {option} is required" for option in sorted(required - seen)
     ]

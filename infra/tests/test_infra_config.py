@@ -314,3 +314,8 @@ def test_outputs_name_what_operators_need(dev: Deployment):
     assert dev.outputs["web_service"] == "keel-dev-web"
     assert dev.outputs["worker_service"] == "keel-dev-worker"
     assert dev.outputs["migration_task_family"] == "keel-dev-migrate"
+    https = dev.one("aws:lb/listener:Listener", "https")
+    assert dev.outputs["https_listener_arn"] == https.outputs["arn"]
+    assert https.inputs["port"] == 443
+    alb_group = dev.one("aws:ec2/securityGroup:SecurityGroup", "alb")
+    assert dev.outputs["load_balancer_security_group"] == alb_group.id

@@ -391,6 +391,32 @@ def test_every_pulumi_command_in_the_docs_is_one_the_cli_accepts(doc: str):
     ] == []
 
 
+def test_the_aws_checker_refuses_what_the_cli_refuses():
+    integration = ["aws", "apigatewayv2", "create-integration", "--api-id", "a1"]
+    proxy = [*integration, "--integration-type", "HTTP_PROXY"]
+    assert aws_cli.problems([*proxy, "--tls-config", "ServerNameToVerify=keel.example.com"]) == []
+    assert aws_cli.problems([*proxy, "--tls-config", "ServerName=keel.example.com"]) == [
+        "aws apigatewayv2 create-integration: --tls-config has no key ServerName"
+        " (it takes ServerNameToVerify)"
+    ]
+    assert "aws apigatewayv2 create-integration: no option --vpc-link-id" in aws_cli.problems(
+        [*proxy, "--vpc-link-id", "v1"]
+    )
+    assert aws_cli.problems(integration) == [
+        "aws apigatewayv2 create-integration: --integration-type is required"
+    ]
+    # A list of structures: each item's keys; a key's further values are not keys.
+    ingress = ["aws", "ec2", "authorize-security-group-ingress", "--ip-permissions"]
+    assert aws_cli.problems([*ingress, "IpProtocol=tcp,UserIdGroupPairs=[{GroupId=sg-1}]"]) == []
+    assert aws_cli.problems([*ingress, "Protocol=tcp"])[0].endswith(
+        "--ip-permissions has no key Protocol (it takes FromPort, IpProtocol, IpRanges,"
+        " Ipv6Ranges, PrefixListIds, ToPort, UserIdGroupPairs)"
+    )
+    assert (
+        aws_cli.problems(["aws", "ec2", "describe-subnets", "--filters", "Name=a,Values=b,c"]) == []
+    )
+
+
 def test_the_pulumi_checker_refuses_what_the_cli_refuses():
     assert pulumi_cli.problems(["pulumi", "up", "--policy-pack", "policy", "--yes"]) == []
     assert pulumi_cli.problems(["pulumi", "stack", "init", "prod", "--secret-provider=x"]) == [

@@ -51,6 +51,7 @@ def test_init_writes_every_file_once_and_never_again(project: Path) -> None:
     report = init(project)
     assert "settings module   shop.settings (from manage.py)" in report
     assert "WSGI application  shop.wsgi.application" in report
+    assert "ASGI application  shop.asgi.application" in report
     written = {target: (project / target).read_bytes() for target, _ in FILES}
     assert all(written.values())
     assert "{{keel:" not in b"".join(written.values()).decode()
@@ -65,6 +66,13 @@ def test_init_writes_every_file_once_and_never_again(project: Path) -> None:
         for target, content in written.items()
         if target != "Dockerfile"
     )
+
+
+def test_a_project_without_an_asgi_module_is_not_told_of_one(project: Path) -> None:
+    (project / "shop" / "asgi.py").unlink()
+    report = init(project)
+    assert "WSGI application  shop.wsgi.application" in report
+    assert "ASGI application" not in report
 
 
 def test_the_image_installs_what_the_project_uses(project: Path) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import sys
 
 import pytest
 
+from keel.cutover.aws import Aws, CutoverError
 from keel.cutover.cli import duration, percent
 from keel.cutover.health import p95_of
 
@@ -32,6 +34,16 @@ def test_a_bad_duration_is_refused_with_an_example(text: str):
 def test_a_weight_is_a_whole_percentage(text: str):
     with pytest.raises(argparse.ArgumentTypeError, match="not a whole percentage from 0 to 100"):
         percent(text)
+
+
+def test_without_boto3_the_error_says_to_install_keels_dependencies(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setitem(sys.modules, "boto3", None)  # as if it were not installed
+    with pytest.raises(CutoverError, match="one of keel's own dependencies") as error:
+        Aws()
+    # boto3 is a core dependency: there is no extra to install it with.
+    assert "keel[" not in str(error.value)
 
 
 def test_p95_is_the_highest_of_the_windows_datapoints():

@@ -12,10 +12,12 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from packaging.version import Version
 
 from tests.adopting import (
     FLAVOURS,
@@ -24,11 +26,13 @@ from tests.adopting import (
     Environment,
     adopt,
     build_wheel,
+    flavour_range,
     make_environment,
     make_project,
     project_environment,
     run,
     shell_commands,
+    supported,
 )
 from tests.processes import KeelProcess, free_port
 
@@ -97,9 +101,21 @@ def adopted(
         worker.stop()
 
 
+def test_each_environment_holds_the_django_and_drf_it_stands_for(adopted: Adopted) -> None:
+    versions = adopted.environment.versions()
+    allowed = flavour_range(adopted.environment.flavour)
+    assert all(versions[name] in allowed[name] for name in versions), (versions, allowed)
+    if adopted.environment.flavour == "lts":
+        # The lowest keel supports: the release series of its own lower bounds (5.2, 3.16).
+        for name, version in versions.items():
+            [floor] = [spec.version for spec in supported()[name] if spec.operator == ">="]
+            assert Version(version).release[:2] == Version(floor).release[:2], (name, version)
+
+
 def test_keel_init_found_the_project_and_wrote_its_files(adopted: Adopted) -> None:
     assert "settings module   shop.settings (from manage.py)" in adopted.init_output
     assert "WSGI application  shop.wsgi.application" in adopted.init_output
+    assert "ASGI application  shop.asgi.application" in adopted.init_output
     for path in ("Dockerfile", ".dockerignore", "infra/__main__.py", "infra/Pulumi.dev.yaml"):
         assert (adopted.root / path).is_file()
     again = run(
@@ -167,16 +183,24 @@ def test_a_demo_agent_run_streams_over_sse(adopted: Adopted) -> None:
     )
     assert token.returncode == 0, token.stderr
     headers = {"Host": HOST, "Authorization": f"Token {token.stdout.strip()}"}
+    # The demo streams its first tokens, then spends steps x step_delay seconds in tool
+    # calls before the run's final status: that long, by construction, for the first
+    # token to reach the client while the run is still going.
+    steps, step_delay = 3, 1.0
     created = httpx.post(
         f"{adopted.web.url}/api/runs/",
-        json={"agent": "demo", "input": {"prompt": "hello", "steps": 2, "step_delay": 0.1}},
+        json={
+            "agent": "demo",
+            "input": {"prompt": "hello", "steps": steps, "step_delay": step_delay},
+        },
         headers=headers,
         # The first run a web process creates imports the agent modules (pydantic-ai: a few
         # seconds of CPU, many more on a loaded two-core machine); later ones are quick.
         timeout=60,
     )
     assert created.status_code == 201, created.text
-    events: list[str] = []
+    # (type, when the client read it, when the worker stored it), both unix time.
+    events: list[tuple[str, float, float]] = []
     with httpx.stream(
         "GET",
         f"{adopted.web.url}/api/runs/{created.json()['id']}/events/",
@@ -185,7 +209,18 @@ def test_a_demo_agent_run_streams_over_sse(adopted: Adopted) -> None:
     ) as response:
         for line in response.iter_lines():
             if line.startswith("data: "):
-                events.append(json.loads(line[6:])["type"])
-    assert "token" in events
-    assert events.count("tool_call") == 2
-    assert events[-1] == "status"
+                event = json.loads(line[6:])
+                stored = datetime.fromisoformat(event["created_at"]).timestamp()
+                events.append((event["type"], time.time(), stored))
+    types = [kind for kind, _, _ in events]
+    assert "token" in types
+    assert types.count("tool_call") == steps
+    assert types[-1] == "status"
+    # Streamed, not buffered: the first token reached the client before the worker had
+    # stored the run's final status. A response held back until its end would deliver
+    # every event after that one.
+    first_token_read = next(read for kind, read, _ in events if kind == "token")
+    finished = events[-1][2]
+    assert first_token_read < finished, (
+        f"first token read {first_token_read - finished:+.2f} s after the run finished"
+    )

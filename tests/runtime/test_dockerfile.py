@@ -4,11 +4,13 @@ No Docker engine runs where the suite runs, so the image is never built here. In
 ``tests/e2e/test_container_contract.py`` replays the build stage's RUN steps and starts
 each role with the final stage's ENTRYPOINT, CMD and ENV. This module parses the
 Dockerfile both use and pins the parts of it that ECS and the tests depend on, so a
-change to one without the other fails here.
+change to one without the other fails here. The Dockerfiles ``keel init`` writes into a
+project (pip and uv) are rendered and held to the same design and the same linter.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import shlex
 import subprocess
@@ -16,10 +18,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+from django.core.management import call_command
+
 from keel import constants
 from keel.infra.config import DatabaseConfig
 from keel.infra.containers import WRITABLE_PATHS
 from keel.runtime.cli import build_parser
+from keel.runtime.init import run_init
 from keel.runtime.preflight_project import IMAGE_VARIABLE
 
 DOCKERFILE = Path(__file__).resolve().parents[2] / "Dockerfile"
@@ -190,11 +196,16 @@ def test_dockerignore_keeps_the_venv_git_databases_and_env_files_out() -> None:
     assert {".venv", ".git", "var", "*.sqlite3", ".env", ".env.*", "staticfiles"} <= ignored
 
 
-def test_hadolint_finds_nothing() -> None:
+def hadolint(dockerfile: Path) -> subprocess.CompletedProcess[str]:
+    """Lint with the hadolint the dev dependencies install beside this interpreter."""
     hadolint = Path(sys.executable).parent / "hadolint"
-    result = subprocess.run(
-        [str(hadolint), str(DOCKERFILE)], capture_output=True, text=True, timeout=60, check=False
+    return subprocess.run(
+        [str(hadolint), str(dockerfile)], capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def test_hadolint_finds_nothing() -> None:
+    result = hadolint(DOCKERFILE)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -219,3 +230,49 @@ def test_the_dockerfiles_keel_init_writes_mark_the_image_too() -> None:
     for name in ("Dockerfile.uv", "Dockerfile.pip"):
         final = parse_dockerfile(templates / name)[-1]
         assert final.environment()[IMAGE_VARIABLE] == "1", name
+
+
+#: The files that make ``keel init`` pick each Dockerfile variant (init/project.py).
+DEPENDENCY_FILES = {
+    "pip": {"requirements.txt": "keel[openai]\n"},
+    "uv": {
+        "pyproject.toml": '[project]\nname = "shop"\nversion = "1"\n',
+        "uv.lock": "version = 1\n",
+    },
+}
+
+
+@pytest.fixture(params=sorted(DEPENDENCY_FILES))
+def generated(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """The Dockerfile ``keel init`` writes for a startproject project (pip or uv)."""
+    root = tmp_path / "shop"
+    root.mkdir()
+    call_command("startproject", "shop", str(root))
+    for name, text in DEPENDENCY_FILES[request.param].items():
+        (root / name).write_text(text)
+    assert run_init(root, out=io.StringIO()) == 0
+    return root / "Dockerfile"
+
+
+def test_the_dockerfile_keel_init_writes_passes_hadolint(generated: Path) -> None:
+    result = hadolint(generated)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_dockerfile_keel_init_writes_has_the_design_of_keels_own(generated: Path) -> None:
+    stages = parse_dockerfile(generated)
+    assert [stage.name for stage in stages] == ["build", "runtime"]
+    build, runtime = stages
+    # Only what the build stage made reaches the image, so no compiler or cache does.
+    assert runtime.all("COPY") == ["--from=build --chown=root:root /app /app"]
+    # Numeric and not root, as keel's own image (ECS checks it without /etc/passwd).
+    assert runtime.last("USER") == final_stage().last("USER") == "10001:10001"
+    assert runtime.exec_form("ENTRYPOINT") == ["tini", "--", "keel"]
+    assert "apt-get install --yes --no-install-recommends tini=" in " ".join(runtime.all("RUN"))
+    assert runtime.exec_form("CMD") == ["web"]
+    assert runtime.environment()["DJANGO_SETTINGS_MODULE"] == "shop.settings"
+    installs = " ".join(build.all("RUN"))
+    if (generated.parent / "uv.lock").exists():
+        assert "uv sync --locked --no-dev" in installs
+    else:
+        assert "pip install --no-compile --requirement requirements.txt" in installs

@@ -18,6 +18,13 @@ from keel.runtime.preflight_project import (
     deployment_files_finding,
     simulate_task_metadata,
 )
+from tests.adopting import STEPS
+
+
+def step(title: str) -> str:
+    """How a fix names docs/adopting.md's step of this title, numbered as the page has it."""
+    [number] = [found.number for found in STEPS if found.title.startswith(title)]
+    return f"(docs/adopting.md, step {number})"
 
 
 @pytest.fixture(autouse=True)
@@ -48,6 +55,7 @@ def test_keels_apps_must_be_installed(settings: Settings) -> None:
     finding = apps_finding()
     assert not finding.ok
     assert 'Add "keel.streaming" to INSTALLED_APPS' in finding.fix
+    assert step("Install keel's apps") in finding.fix
 
 
 def test_settings_that_ignore_the_database_variables_fail(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,6 +67,7 @@ def test_settings_that_ignore_the_database_variables_fail(monkeypatch: pytest.Mo
     finding = database_finding({"DATABASE_HOST": "keel-dev-db.rds.amazonaws.com"})
     assert not finding.ok
     assert "keel.conf.database_config" in finding.fix
+    assert step("Read the database from the environment") in finding.fix
     assert database_finding({"DATABASE_HOST": "old-db.internal"}).ok
     assert database_finding({}).ok
 
@@ -77,7 +86,7 @@ def test_a_checkout_without_the_deployment_files_names_keel_init(tmp_path: Path)
     assert not finding.ok
     assert finding.detail == "missing: .dockerignore, infra/Pulumi.yaml"
     assert "keel init" in finding.fix
-    assert "step 11" in finding.fix
+    assert step("Write the deployment files") in finding.fix
 
 
 def test_a_checkout_with_the_deployment_files_passes(tmp_path: Path) -> None:

@@ -74,9 +74,11 @@ class Aws:
         try:
             import boto3
         except ImportError:
+            # boto3 is one of keel's own dependencies: only a broken install lacks it.
             raise CutoverError(
-                "keel cutover needs boto3: install keel with its cutover extra "
-                '(pip install "keel[cutover]")'
+                "keel cutover needs boto3, one of keel's own dependencies, and this "
+                "environment lacks it: install keel with its dependencies (pip install "
+                "keel, or uv sync in a uv project)"
             ) from None
         self._session = boto3.session.Session(region_name=region)
 

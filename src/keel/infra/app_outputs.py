@@ -14,11 +14,15 @@ if TYPE_CHECKING:
 
 
 def stack_outputs(app: KeelApp) -> dict[str, pulumi.Input[Any]]:
-    """Return what docs/deploy.md and docs/operations.md tell an operator to use."""
+    """Return what docs/deploy.md, operations.md and migration.md tell an operator to use."""
     migrate_group = app.security_groups.migrate.id
     return {
         "url": f"https://{app.config.web.domain_names[0]}",
         "load_balancer_dns_name": app.load_balancer.alb.dns_name,
+        # What an API Gateway VPC link integration targets, and the group that admits it
+        # (docs/migration.md, "Routes behind API Gateway").
+        "https_listener_arn": app.load_balancer.listener.arn,
+        "load_balancer_security_group": app.security_groups.alb.id,
         "cluster": app.cluster.name,
         "web_service": app.web.name,
         "worker_service": app.worker.name,

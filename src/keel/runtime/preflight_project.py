@@ -105,5 +105,5 @@ def database_finding(environ: MutableMapping[str, str] = os.environ) -> Finding:
         fix=""
         if same
         else 'Build DATABASES from the environment: DATABASES = {"default": '
-        "keel.conf.database_config(base_dir=BASE_DIR)} (docs/adopting.md, step 4).",
+        "keel.conf.database_config(base_dir=BASE_DIR)} (docs/adopting.md, step 5).",
     )
