@@ -85,6 +85,12 @@ def test_context_tasks_retried_on_one_worker_see_each_attempt_and_django_s_signa
             "async-once": keel.enqueue("async_retried_with_context", "async-once", 1),
         }
         results = dict(zip(ids, keel.wait(list(ids.values())), strict=True))
+        # task_finished is sent after the final state is committed, as Django's backends
+        # send it, so a poll can see SUCCESSFUL before the receiver has written its line.
+        deadline = time.monotonic() + 30
+        while len(finished := [e for e in keel.side_effects() if e[1].startswith("finished:")]) < 3:
+            assert time.monotonic() < deadline, f"task_finished seen only for {finished}"
+            time.sleep(0.1)
         effects = keel.side_effects()
     # One worker made both attempts of each: attempts count attempts, not workers.
     for label in ("once", "async-once"):
