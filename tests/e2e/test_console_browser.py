@@ -86,7 +86,7 @@ def keel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with cluster(
         tmp_path_factory.mktemp("console"),
         users=["alice", "mallory"],
-        AGENT_MODULES="keel.agents.demo,tests.agents.held_agent,tests.agents.slow_agent",
+        AGENT_MODULES="keel.agents.demo,tests.agents.counting_agent,tests.agents.slow_agent",
         # The browser reaches the server as 127.0.0.1, over plain HTTP.
         ALLOWED_HOSTS="app.example.com,127.0.0.1",
         SESSION_COOKIE_SECURE="false",
@@ -262,7 +262,7 @@ def test_a_reload_mid_stream_shows_the_text_exactly_once(
     # running by construction, however slowly a loaded machine gets there.
     keel.hold(2)
     try:
-        session.start_run("held", "reload", steps=3, step_delay=0)
+        session.start_run("counting", "reload", steps=3, step_delay=0)
         expect(page.locator("article.tool")).to_have_count(2, timeout=10_000)
         run_id = run_id_of(page)
         page.reload()
@@ -388,6 +388,9 @@ def test_the_keyboard_alone_signs_in_starts_and_cancels_a_run(
     keyboard.press("Tab")
     assert focused(page) == "a Skip to content"
     keyboard.press("Enter")
+    # One "New … run" link per agent, in name order (keel.agents.registry).
+    keyboard.press("Tab")
+    assert focused(page) == "a New counting run"
     keyboard.press("Tab")
     assert focused(page) == "a New demo run"
     keyboard.press("Enter")
