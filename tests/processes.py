@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -26,6 +26,27 @@ from bench.processes import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 KEEL = str(Path(sys.executable).parent / "keel")
+
+
+def wait_for(
+    condition: Callable[[], object],
+    timeout: float,
+    message: str | Callable[[], str],
+    *,
+    interval: float = 0.1,
+) -> float:
+    """Poll ``condition`` until it is true and return when it became so (monotonic).
+
+    After ``timeout`` seconds of false it fails with ``message``; a callable message is
+    called then, so it can say what was seen instead. Tests that time what they waited
+    for poll at a finer ``interval``.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(message() if callable(message) else message)
+        time.sleep(interval)
+    return time.monotonic()
 
 
 def uv_command() -> list[str]:

@@ -23,7 +23,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.processes import run_keel
+from tests.processes import run_keel, wait_for
 from tests.tasks.cluster import TaskCluster, task_cluster
 
 pytestmark = pytest.mark.e2e
@@ -89,14 +89,6 @@ def lambda_client(keel: TaskCluster, secret: str = SECRET, key_id: str = KEY_ID)
 
 def effects(keel: TaskCluster, label: str) -> list[str]:
     return [what for name, what, _ in keel.side_effects() if name == label]
-
-
-def wait_for(condition: Any, timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(message)
-        time.sleep(0.1)
 
 
 def test_boto3_invokes_a_function_synchronously(keel: TaskCluster) -> None:

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from bench.processes import free_port
-from tests.processes import REPO, run_keel
+from tests.processes import REPO, run_keel, wait_for
 from tests.tasks.cluster import TaskCluster, task_cluster
 
 pytestmark = pytest.mark.e2e
@@ -61,14 +61,6 @@ def moto_server(log: Path) -> Iterator[str]:
 
 def lines(keel: TaskCluster, label: str) -> list[str]:
     return [what for name, what, _ in keel.side_effects() if name == label]
-
-
-def wait_for(condition, timeout: float, message: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(message)
-        time.sleep(0.2)
 
 
 def test_imported_settings_serve_the_http_sqs_and_schedule_functions(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.agents.cluster import cluster
+from tests.processes import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -22,16 +23,6 @@ STEPS = 6
 #: The step each generation is killed in: the steps before it completed and checkpointed.
 HELD_STEP = 3
 STEP_DELAY = 0.2
-
-
-def wait_for(condition, timeout: float, message: str) -> float:  # type: ignore[no-untyped-def]
-    """Poll ``condition`` until true; return when it became true (monotonic)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(message)
-        time.sleep(0.02)
-    return time.monotonic()
 
 
 def test_runs_resume_on_another_worker_after_sigkill_without_repeating_steps(
@@ -68,6 +59,7 @@ def test_runs_resume_on_another_worker_after_sigkill_without_repeating_steps(
                 ),
                 60,
                 "runs did not reach the held tool call",
+                interval=0.02,
             )
             killed_at = time.monotonic()
             victim.signal(signal.SIGKILL)
@@ -85,6 +77,7 @@ def test_runs_resume_on_another_worker_after_sigkill_without_repeating_steps(
                     lambda run_id=run_id: keel.side_effects()[(run_id, HELD_STEP)] > 0,
                     45,
                     f"run {run_id} was not resumed within 45 s",
+                    interval=0.02,
                 )
                 resume_seconds.append(resumed_at - killed_at)
             keel.wait_runs(runs, timeout=60)

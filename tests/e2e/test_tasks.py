@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import wait_for
 from tests.tasks.cluster import task_cluster
 
 pytestmark = pytest.mark.e2e
@@ -58,13 +59,14 @@ def test_a_failing_task_is_retried_with_backoff_then_failed_then_retried_from_th
         listed = keel_manage(keel, "failed_tasks")
         assert failed_id in listed
         assert failed_id in keel_manage(keel, "failed_tasks", "--retry", failed_id)
-        deadline = time.monotonic() + 30
-        while (
-            Counter(what for label, what, _ in keel.side_effects() if label == "always")["attempt"]
-            < 6
-        ):
-            assert time.monotonic() < deadline, "the retried task did not run again"
-            time.sleep(0.1)
+        wait_for(
+            lambda: (
+                Counter(w for label, w, _ in keel.side_effects() if label == "always")["attempt"]
+                >= 6
+            ),
+            30,
+            "the retried task did not run again",
+        )
 
         # A task that fails twice and then succeeds ends SUCCESSFUL on its third attempt.
         recovered_id = keel.enqueue("flaky", "twice", 2)
@@ -85,12 +87,15 @@ def test_context_tasks_retried_on_one_worker_see_each_attempt_and_django_s_signa
             "async-once": keel.enqueue("async_retried_with_context", "async-once", 1),
         }
         results = dict(zip(ids, keel.wait(list(ids.values())), strict=True))
+
         # task_finished is sent after the final state is committed, as Django's backends
         # send it, so a poll can see SUCCESSFUL before the receiver has written its line.
-        deadline = time.monotonic() + 30
-        while len(finished := [e for e in keel.side_effects() if e[1].startswith("finished:")]) < 3:
-            assert time.monotonic() < deadline, f"task_finished seen only for {finished}"
-            time.sleep(0.1)
+        def finished() -> list[tuple[str, str, float]]:
+            return [effect for effect in keel.side_effects() if effect[1].startswith("finished:")]
+
+        wait_for(
+            lambda: len(finished()) >= 3, 30, lambda: f"task_finished seen only for {finished()}"
+        )
         effects = keel.side_effects()
     # One worker made both attempts of each: attempts count attempts, not workers.
     for label in ("once", "async-once"):
@@ -180,10 +185,12 @@ def test_per_queue_concurrency_holds_across_two_workers(tmp_path: Path, processe
         # Gated tasks hold their slots until the gate opens, so the limit is reached by
         # construction however slowly the machine enqueues; the eight others stay queued
         # while every worker process is woken by them and polls.
-        deadline = time.monotonic() + 60
-        while len(starts(keel.side_effects())) < 2:
-            assert time.monotonic() < deadline, "the queue's two slots were never taken"
-            time.sleep(0.05)
+        wait_for(
+            lambda: len(starts(keel.side_effects())) >= 2,
+            60,
+            "the queue's two slots were never taken",
+            interval=0.05,
+        )
         time.sleep(1.0)  # a window in which a third start would show, were it allowed
         before_gate = starts(keel.side_effects())
         gate.touch()

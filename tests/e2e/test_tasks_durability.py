@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import wait_for
 from tests.tasks.cluster import TaskCluster, task_cluster
 
 pytestmark = pytest.mark.e2e
@@ -30,15 +31,6 @@ STEP_DELAY = 0.2
 TOTAL = sum(range(1, STEPS + 1))
 #: Issue 17: a task killed mid-way is finished by another worker within this.
 FINISHED_WITHIN = 45.0
-
-
-def wait_for(condition, timeout: float, message: str) -> float:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(message)
-        time.sleep(0.02)
-    return time.monotonic()
 
 
 def held_in_step(keel: TaskCluster, labels: list[str]) -> bool:
@@ -88,7 +80,12 @@ def test_tasks_resume_on_a_new_worker_after_each_of_20_sigkills_without_repeatin
                 keel.enqueue("async_counted", labels[1], STEPS, STEP_DELAY),
             ]
             all_ids += ids
-            wait_for(lambda labels=labels: held_in_step(keel, labels), 60, "tasks not held")
+            wait_for(
+                lambda labels=labels: held_in_step(keel, labels),
+                60,
+                "tasks not held",
+                interval=0.02,
+            )
             # The tasks are the victim's now: the successor gets them only by recovering
             # them. It boots while the victim is judged dead, which keeps the test short.
             successor = keel.start_worker(wait=False)

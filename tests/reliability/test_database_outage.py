@@ -33,7 +33,7 @@ import pytest
 
 from tests.agents.cluster import CREATE_USERS, FINISHED
 from tests.capabilities import needs
-from tests.processes import KeelProcess, base_environment, keel_web, run_keel
+from tests.processes import KeelProcess, base_environment, keel_web, run_keel, wait_for
 from tests.reliability import postgres
 from tests.reliability.outage_load import HOST, Load, Sample, late_answers, slowest
 from tests.reliability.postgres import PrivatePostgres, private_postgres
@@ -106,14 +106,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             worker.stop(timeout=20)
 
 
-def wait_until(condition, timeout: float, message: str) -> float:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.1)
-    return time.monotonic()
-
-
 def run_statuses(stack: Stack, runs: list[tuple[str, str]]) -> dict[str, str]:
     statuses = {}
     for user, run_id in runs:
@@ -174,7 +166,7 @@ def assert_processes_alive(stack: Stack) -> None:
 def test_a_30_second_database_outage_is_survived_and_recovered_without_help(
     stack: Stack,
 ) -> None:
-    wait_until(lambda: ready(stack), RECOVERY_LIMIT, "the stack is not ready")
+    wait_for(lambda: ready(stack), RECOVERY_LIMIT, "the stack is not ready")
     runs: list[tuple[str, str]] = []
     for user in USERS:
         with stack.client(user) as client:
@@ -192,7 +184,7 @@ def test_a_30_second_database_outage_is_survived_and_recovered_without_help(
                 )
                 assert response.status_code == 201, response.text
                 runs.append((user, response.json()["id"]))
-    wait_until(
+    wait_for(
         lambda: set(run_statuses(stack, runs).values()) == {"running"},
         20,
         "the runs did not all start before the outage",
@@ -204,7 +196,7 @@ def test_a_30_second_database_outage_is_survived_and_recovered_without_help(
         outage_ended = time.monotonic()
         stack.database.start()
 
-        api_back = wait_until(
+        api_back = wait_for(
             lambda: any(
                 s.sent > outage_ended and s.path == "/api/runs/" and s.status == 200
                 for s in list(load.samples)
@@ -212,7 +204,7 @@ def test_a_30_second_database_outage_is_survived_and_recovered_without_help(
             RECOVERY_LIMIT,
             "the API did not recover",
         )
-        ready_back = wait_until(
+        ready_back = wait_for(
             lambda: any(
                 s.sent > outage_ended and s.path == "/readyz" and s.status == 200
                 for s in list(load.samples)
@@ -220,7 +212,7 @@ def test_a_30_second_database_outage_is_survived_and_recovered_without_help(
             RECOVERY_LIMIT,
             "/readyz did not recover",
         )
-        finished_at = wait_until(
+        finished_at = wait_for(
             lambda: set(run_statuses(stack, runs).values()) <= FINISHED,
             RUNS_FINISH_LIMIT,
             f"runs not finished after the outage: {run_statuses(stack, runs)}",
@@ -260,7 +252,7 @@ def test_a_30_second_database_outage_is_survived_and_recovered_without_help(
             "/api/runs/", json={"agent": "demo", "input": {"prompt": "after", "steps": 1}}
         )
         assert created.status_code == 201, created.text
-    wait_until(
+    wait_for(
         lambda: (
             run_statuses(stack, [("ada", created.json()["id"])])
             == {created.json()["id"]: "succeeded"}
@@ -298,7 +290,7 @@ def system_database_refuses(stack: Stack, refuse: bool) -> None:
 def test_while_the_dbos_system_database_refuses_connections_runs_are_accepted_and_run_later(
     stack: Stack,
 ) -> None:
-    wait_until(lambda: ready(stack), RECOVERY_LIMIT, "the stack is not ready")
+    wait_for(lambda: ready(stack), RECOVERY_LIMIT, "the stack is not ready")
     with stack.client("ada") as client:
         created = client.post(
             "/api/runs/", json={"agent": "demo", "input": {"prompt": "other's", "steps": 1}}
@@ -312,7 +304,7 @@ def test_while_the_dbos_system_database_refuses_connections_runs_are_accepted_an
         finally:
             outage_ended = time.monotonic()
             system_database_refuses(stack, False)
-        ready_back = wait_until(
+        ready_back = wait_for(
             lambda: any(
                 s.sent > outage_ended and s.path == "/readyz" and s.status == 200
                 for s in list(load.samples)
