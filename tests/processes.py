@@ -237,13 +237,16 @@ def scratch_database(tmp_dir: Path) -> Iterator[dict[str, str]]:
     """Yield environment variables for a fresh, empty database of the suite's kind.
 
     With ``DATABASE_URL`` pointing at PostgreSQL a new database is created next to it
-    and dropped afterwards; otherwise a new SQLite file in ``tmp_dir``.
+    and dropped afterwards, with the ``<name>_dbos_sys`` one DBOS creates beside it when
+    a worker launches; otherwise a new SQLite file in ``tmp_dir``.
     """
     url = postgres_url()
     if url is None:
         yield {"SQLITE_PATH": str(tmp_dir / f"keel-{uuid.uuid4().hex[:8]}.sqlite3")}
         return
     import psycopg
+
+    from keel.tasks.system_database import POSTGRES_SUFFIX
 
     name = f"keel_e2e_{uuid.uuid4().hex[:12]}"
     parts = urlsplit(url)
@@ -253,4 +256,5 @@ def scratch_database(tmp_dir: Path) -> Iterator[dict[str, str]]:
         yield {"DATABASE_URL": urlunsplit(parts._replace(path=f"/{name}"))}
     finally:
         with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for database in (name, f"{name}{POSTGRES_SUFFIX}"):
+                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -21,7 +20,6 @@ from tests.processes import (
     KeelProcess,
     base_environment,
     keel_web,
-    postgres_url,
     run_keel,
     scratch_database,
 )
@@ -137,28 +135,12 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def system_database_dropped(database: dict[str, str]) -> Iterator[None]:
-    """Drop the ``<name>_dbos_sys`` database DBOS created beside a PostgreSQL scratch one."""
-    try:
-        yield
-    finally:
-        url = database.get("DATABASE_URL")
-        admin_url = postgres_url()
-        if url and admin_url:
-            import psycopg
-
-            name = urlsplit(url).path.lstrip("/") + "_dbos_sys"
-            with psycopg.connect(admin_url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextlib.contextmanager
 def cluster(
     tmp_path: Path, *, users: list[str], server: str = "asgi", **overrides: str
 ) -> Iterator[Cluster]:
     """A migrated scratch database, users with tokens, and ``keel web``; add workers."""
     side_effect_log = tmp_path / "side-effects.log"
-    with scratch_database(tmp_path) as database, system_database_dropped(database):
+    with scratch_database(tmp_path) as database:
         settings = dict(
             **database,
             AGENT_MODULES="keel.agents.demo,tests.agents.counting_agent",

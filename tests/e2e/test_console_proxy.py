@@ -18,7 +18,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.agents.cluster import system_database_dropped
 from tests.processes import KeelProcess, base_environment, keel_web, run_keel, scratch_database
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +36,7 @@ def web(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[KeelProcess]:
     tmp_path = tmp_path_factory.mktemp(f"console-proxy-{request.param}")
-    with scratch_database(tmp_path) as database, system_database_dropped(database):
+    with scratch_database(tmp_path) as database:
         environment = base_environment(
             **database,
             ALLOWED_HOSTS=HOST,

@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 
-from tests.agents.cluster import system_database_dropped
 from tests.processes import KeelProcess, base_environment, keel_web, run_keel, scratch_database
 
 FINISHED = {"SUCCESSFUL", "FAILED"}
@@ -121,7 +120,7 @@ class TaskCluster:
 @contextlib.contextmanager
 def task_cluster(tmp_path: Path, **overrides: str) -> Iterator[TaskCluster]:
     side_effect_log = tmp_path / "task-side-effects.log"
-    with scratch_database(tmp_path) as database, system_database_dropped(database):
+    with scratch_database(tmp_path) as database:
         settings = dict(
             **database,
             TASKS_SIDE_EFFECT_LOG=str(side_effect_log),
