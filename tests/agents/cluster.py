@@ -171,8 +171,11 @@ def cluster(
                 log_dir=tmp_path,
                 side_effect_log=side_effect_log,
             )
+            # The warm-up absorbs that import, so it waits longer than a test's request:
+            # with three provider SDKs to load, it once took 15.5 s under CI load.
             with running.client(users[0]) as api:
-                assert api.post("/api/runs/", json={"agent": "warm-up"}).status_code == 400
+                warm_up = api.post("/api/runs/", json={"agent": "warm-up"}, timeout=60)
+                assert warm_up.status_code == 400, warm_up.text
             try:
                 yield running
             finally:

@@ -26,6 +26,11 @@ PER_ADDRESS = 2
 HOST = "app.example.com"
 #: A stream that outlasts the test (a tick a second for a thousand seconds).
 LONG = "/demo/stream/?count=1000&interval=1"
+#: The cluster's own clients wait this long. httpx's default of 5 s is too short for the
+#: first request to a web process started in the test: it loads the URLconf and views,
+#: and under CI load that took over 5 s (a ReadTimeout there, with the server still
+#: answering).
+CLIENT_TIMEOUT = 15
 
 
 @pytest.fixture(scope="module", params=["asgi", "wsgi"])
@@ -146,7 +151,9 @@ def test_anonymous_streams_are_capped_per_client_address_as_the_proxy_saw_it(
     def client_from(address: str, spoofed: str = "") -> httpx.Client:
         forwarded = f"{spoofed}, {address}" if spoofed else address
         return httpx.Client(
-            base_url=keel.web.url, headers={"Host": HOST, "X-Forwarded-For": forwarded}
+            base_url=keel.web.url,
+            headers={"Host": HOST, "X-Forwarded-For": forwarded},
+            timeout=CLIENT_TIMEOUT,
         )
 
     with contextlib.ExitStack() as held:
@@ -174,7 +181,11 @@ def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(keel: Cluster, tmp_pa
     ):
         for address in ("203.0.113.7", "203.0.113.8"):
             client = held.enter_context(
-                httpx.Client(base_url=web.url, headers={"Host": HOST, "X-Forwarded-For": address})
+                httpx.Client(
+                    base_url=web.url,
+                    headers={"Host": HOST, "X-Forwarded-For": address},
+                    timeout=CLIENT_TIMEOUT,
+                )
             )
             assert held.enter_context(open_stream(client, LONG)).status_code == 200
         # Both counted against 127.0.0.1, the real peer, whatever the header said.
