@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.agents.cluster import Cluster, cluster
-from tests.processes import keel_web
+from tests.processes import KeelProcess, keel_web
 
 pytestmark = pytest.mark.e2e
 
@@ -87,6 +87,16 @@ def assert_refused(stream: Stream, limit: int) -> None:
     assert f"At most {limit} event streams" in body["detail"]
 
 
+def client_from(web: KeelProcess, address: str, spoofed: str = "") -> httpx.Client:
+    """A client whose requests arrive through a proxy that saw ``address``."""
+    forwarded = f"{spoofed}, {address}" if spoofed else address
+    return httpx.Client(
+        base_url=web.url,
+        headers={"Host": HOST, "X-Forwarded-For": forwarded},
+        timeout=CLIENT_TIMEOUT,
+    )
+
+
 def wait_until_opens(client: httpx.Client, path: str, timeout: float = 10.0) -> float:
     """Retry ``path`` until it streams; return how long that took."""
     started = time.monotonic()
@@ -147,28 +157,19 @@ def test_anonymous_streams_are_capped_per_client_address_as_the_proxy_saw_it(
     keel: Cluster,
 ) -> None:
     """Loopback is a trusted proxy by default: its X-Forwarded-For names the client."""
-
-    def client_from(address: str, spoofed: str = "") -> httpx.Client:
-        forwarded = f"{spoofed}, {address}" if spoofed else address
-        return httpx.Client(
-            base_url=keel.web.url,
-            headers={"Host": HOST, "X-Forwarded-For": forwarded},
-            timeout=CLIENT_TIMEOUT,
-        )
-
     with contextlib.ExitStack() as held:
-        first = held.enter_context(client_from("203.0.113.7"))
+        first = held.enter_context(client_from(keel.web, "203.0.113.7"))
         for _ in range(PER_ADDRESS):
             assert held.enter_context(open_stream(first, LONG)).status_code == 200
         with open_stream(first, LONG) as refused:
             assert_refused(refused, PER_ADDRESS)
         # Entries before the proxy's own are the client's to invent: they change nothing.
         with (
-            client_from("203.0.113.7", spoofed="198.51.100.1") as spoofing,
+            client_from(keel.web, "203.0.113.7", spoofed="198.51.100.1") as spoofing,
             open_stream(spoofing, LONG) as refused,
         ):
             assert_refused(refused, PER_ADDRESS)
-        with client_from("203.0.113.8") as second, open_stream(second, LONG) as response:
+        with client_from(keel.web, "203.0.113.8") as second, open_stream(second, LONG) as response:
             assert response.status_code == 200
 
 
@@ -180,13 +181,7 @@ def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(keel: Cluster, tmp_pa
         contextlib.ExitStack() as held,
     ):
         for address in ("203.0.113.7", "203.0.113.8"):
-            client = held.enter_context(
-                httpx.Client(
-                    base_url=web.url,
-                    headers={"Host": HOST, "X-Forwarded-For": address},
-                    timeout=CLIENT_TIMEOUT,
-                )
-            )
+            client = held.enter_context(client_from(web, address))
             assert held.enter_context(open_stream(client, LONG)).status_code == 200
         # Both counted against 127.0.0.1, the real peer, whatever the header said.
         with open_stream(client, LONG) as refused:

@@ -215,7 +215,7 @@ def test_a_30_second_database_outage_is_survived_and_recovered_without_help(
         finished_at = wait_for(
             lambda: set(run_statuses(stack, runs).values()) <= FINISHED,
             RUNS_FINISH_LIMIT,
-            f"runs not finished after the outage: {run_statuses(stack, runs)}",
+            lambda: f"runs not finished after the outage: {run_statuses(stack, runs)}",
         )
     samples = list(load.samples)
 
